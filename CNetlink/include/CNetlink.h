@@ -1,0 +1,51 @@
+// CNetlink: the C edge of pathwatch.
+//
+// Swift imports libmnl's socket functions and the kernel's netlink constants directly through
+// this header. The functions below exist only for what Swift cannot import: function-like
+// macros, and libnetfilter_conntrack's opaque objects, which the test suite uses as an
+// independent decoder to cross-check pathwatch's own Swift ctnetlink parser.
+#ifndef CNETLINK_H
+#define CNETLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <libmnl/libmnl.h>
+
+/// MNL_SOCKET_BUFFER_SIZE calls sysconf() inside a macro; Swift cannot import it.
+size_t cnl_socket_buffer_size(void);
+
+/// NLMSG_ALIGN is a function-like macro.
+size_t cnl_nlmsg_align(size_t len);
+
+/// NFNL_MSG_TYPE is a function-like macro: the nfnetlink message type without the subsystem.
+uint16_t cnl_nfnl_msg_type(uint16_t type);
+
+/// A ctnetlink flow as libnetfilter_conntrack decodes it; addresses in network byte order.
+struct cnl_flow {
+    uint8_t family;
+    uint8_t l4proto;
+    uint8_t tcp_state;
+    uint8_t has_tcp_state;
+    uint32_t id;
+    uint32_t status;
+    uint8_t orig_src[16];
+    uint8_t orig_dst[16];
+    uint8_t repl_src[16];
+    uint8_t repl_dst[16];
+    uint16_t orig_sport; // host order
+    uint16_t orig_dport;
+    uint16_t repl_sport;
+    uint16_t repl_dport;
+};
+
+/// Decodes one ctnetlink message with libnetfilter_conntrack. Returns 0, or -1 when the
+/// library rejects the message. The caller must have validated nlmsg_len against len: libmnl
+/// and libnetfilter_conntrack trust it.
+int cnl_nfct_decode(const void *message, size_t len, struct cnl_flow *out);
+
+#endif

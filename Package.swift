@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "pathwatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pathwatch", targets: ["pathwatch"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Thin C shim over libmnl and libnetfilter_conntrack: only what Swift cannot import.
+        .target(
+            name: "CNetlink",
+            path: "CNetlink",
+            linkerSettings: [.linkedLibrary("mnl"), .linkedLibrary("netfilter_conntrack")]
+        ),
+        // Pure Swift: netlink wire format, typed rtnetlink/ctnetlink messages. No C, no I/O.
+        .target(name: "Netlink", swiftSettings: strict),
+        // Netlink sockets (libmnl), dumps and subscriptions.
+        .target(name: "NetlinkIO", dependencies: ["CNetlink", "Netlink"], swiftSettings: strict),
+        // Decisions: the node model, findings, configuration. Never imports CNetlink.
+        .target(
+            name: "PathwatchCore",
+            dependencies: ["Netlink", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Wiring: watchers, metrics, HTTP, logging, lifecycle.
+        .target(
+            name: "PathwatchAgent",
+            dependencies: [
+                "PathwatchCore", "NetlinkIO", "Netlink",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "pathwatch",
+            dependencies: [
+                "PathwatchAgent", "PathwatchCore", "NetlinkIO", "Netlink",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "pathwatch-bench",
+            dependencies: ["NetlinkIO", "Netlink", "PathwatchCore"],
+            path: "Benchmarks/pathwatch-bench",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NetlinkTests",
+            dependencies: ["Netlink", "NetlinkIO", "CNetlink"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PathwatchCoreTests", dependencies: ["PathwatchCore", "Netlink"], swiftSettings: strict),
+        .testTarget(
+            name: "PathwatchAgentTests",
+            dependencies: ["PathwatchAgent", "PathwatchCore", "Netlink"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["Netlink"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,190 @@
+import CNetlink
+import Glibc
+import Netlink
+
+/// A netlink socket over libmnl.
+///
+/// Owned by one thread at a time: a dump socket by whoever holds it, a subscription socket by
+/// its watcher thread. Blocking receives never run on Swift concurrency's cooperative pool.
+public final class NetlinkSocket: @unchecked Sendable {
+    /// Netlink bus numbers (`NETLINK_*` protocols).
+    public struct Bus: RawRepresentable, Sendable, Hashable {
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// The corresponding C constant is `NETLINK_ROUTE`.
+        public static let route = Bus(rawValue: NETLINK_ROUTE)
+        /// The corresponding C constant is `NETLINK_NETFILTER`.
+        public static let netfilter = Bus(rawValue: NETLINK_NETFILTER)
+        /// The corresponding C constant is `NETLINK_SOCK_DIAG`.
+        public static let sockDiag = Bus(rawValue: NETLINK_SOCK_DIAG)
+    }
+
+    private let socket: OpaquePointer
+    public let bus: Bus
+    public let portID: UInt32
+    private var sequence: UInt32
+    private var buffer: UnsafeMutableRawBufferPointer
+
+    /// Receive buffer for one `recvmsg`: the kernel puts at most 32 KiB of a dump into one
+    /// datagram, and multicast datagrams are smaller, so 64 KiB never truncates.
+    public static let datagramBufferSize = 64 * 1024
+
+    public init(bus: Bus) throws(NetlinkError) {
+        guard let socket = mnl_socket_open2(bus.rawValue, Int32(SOCK_CLOEXEC.rawValue)) else {
+            throw NetlinkError("open netlink socket (bus \(bus.rawValue))", .system(.current))
+        }
+        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+            let error = Errno.current
+            mnl_socket_close(socket)
+            throw NetlinkError("bind netlink socket", .system(error))
+        }
+        self.socket = socket
+        self.bus = bus
+        self.portID = mnl_socket_get_portid(socket)
+        self.sequence = UInt32(truncatingIfNeeded: UInt64(time(nil)))
+        self.buffer = .allocate(byteCount: Self.datagramBufferSize, alignment: 8)
+        // Extended ACKs name the attribute the kernel rejected; strict checking makes filtered
+        // dumps honour their filters. Both are best effort on old kernels.
+        try? setOption(NETLINK_EXT_ACK, 1, "enable NETLINK_EXT_ACK")
+        try? setOption(NETLINK_GET_STRICT_CHK, 1, "enable NETLINK_GET_STRICT_CHK")
+    }
+
+    deinit {
+        mnl_socket_close(socket)
+        buffer.deallocate()
+    }
+
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+
+    private func setOption(_ option: Int32, _ value: Int32, _ operation: String) throws(NetlinkError) {
+        var v = value
+        _ = try syscallValue(operation) {
+            mnl_socket_setsockopt(socket, option, &v, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// Joins a multicast group (`NETLINK_ADD_MEMBERSHIP`).
+    public func join(group: UInt32) throws(NetlinkError) {
+        try setOption(NETLINK_ADD_MEMBERSHIP, Int32(group), "join netlink group \(group)")
+    }
+
+    /// Sizes the kernel receive queue. As root `SO_RCVBUFFORCE` passes `net.core.rmem_max`;
+    /// without the privilege it falls back to `SO_RCVBUF`, which the kernel caps.
+    /// Returns the size the kernel reports afterwards (it doubles the request for bookkeeping).
+    @discardableResult
+    public func setReceiveBufferSize(_ bytes: Int) throws(NetlinkError) -> Int {
+        var value = Int32(clamping: bytes)
+        let fd = fileDescriptor
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = try syscallValue("set SO_RCVBUF to \(bytes)") {
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+            }
+        }
+        return receiveBufferSize
+    }
+
+    /// The receive queue size as the kernel reports it.
+    public var receiveBufferSize: Int {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fileDescriptor, SOL_SOCKET, SO_RCVBUF, &value, &length)
+        return Int(value)
+    }
+
+    /// Makes `receive` return nil after `milliseconds` without data, so watcher threads can
+    /// notice a stop request.
+    public func setReceiveTimeout(milliseconds: Int) throws(NetlinkError) {
+        var tv = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        _ = try syscallValue("set SO_RCVTIMEO") {
+            setsockopt(fileDescriptor, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    /// Asks the kernel not to report overruns. pathwatch never does this on event sockets (an
+    /// overrun must trigger a re-dump); it exists for benchmarks that measure raw decoding.
+    public func suppressOverrunReports() throws(NetlinkError) {
+        try setOption(NETLINK_NO_ENOBUFS, 1, "enable NETLINK_NO_ENOBUFS")
+    }
+
+    public func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+
+    public func send(_ bytes: [UInt8], _ operation: String) throws(NetlinkError) {
+        let sent = try syscallValue(operation) {
+            bytes.withUnsafeBytes { raw in mnl_socket_sendto(socket, raw.baseAddress, raw.count) }
+        }
+        guard sent == bytes.count else {
+            throw NetlinkError(operation, .protocolViolation("sent \(sent) of \(bytes.count) bytes"))
+        }
+    }
+
+    /// Receives one datagram and lends its bytes to `body`. Returns false on receive timeout.
+    /// Throws `.overrun` when the kernel dropped messages for this socket.
+    public func receive(
+        _ operation: String,
+        _ body: (UnsafeRawBufferPointer) throws(NetlinkError) -> Void
+    ) throws(NetlinkError) -> Bool {
+        let received: Int
+        do {
+            received = try syscallValue(operation) {
+                recv(fileDescriptor, buffer.baseAddress, buffer.count, 0)
+            }
+        } catch {
+            if case .system(let e) = error.kind, e == .wouldBlock { return false }
+            throw error
+        }
+        try body(UnsafeRawBufferPointer(rebasing: buffer[0..<received]))
+        return true
+    }
+
+    /// Sends `request` and hands every reply message to `body` until `NLMSG_DONE` (for dumps)
+    /// or the ACK (for `NLM_F_ACK` requests).
+    ///
+    /// Replies are matched by sequence number and port id; `NLMSG_ERROR` becomes
+    /// ``NetlinkError/Kind/kernel(_:message:)``; a dump the kernel marks `NLM_F_DUMP_INTR` is
+    /// read to its end and then reported as ``NetlinkError/Kind/dumpInterrupted`` so the caller
+    /// dumps again instead of trusting an inconsistent snapshot.
+    public func request(
+        _ request: NetlinkRequest,
+        _ operation: String,
+        _ body: (NetlinkMessage) throws(NetlinkError) -> Void
+    ) throws(NetlinkError) {
+        let seq = nextSequence()
+        try send(request.finish(sequence: seq), operation)
+        var finished = false
+        var interrupted = false
+        while !finished {
+            let got = try receive(operation) { datagram throws(NetlinkError) in
+                var messages = MessageIterator(datagram)
+                while !finished, let message = try decoding(operation, { () throws(DecodeError) in try messages.next() }) {
+                    guard message.header.sequence == seq, message.header.portID == self.portID || message.header.portID == 0 else {
+                        continue  // A stale reply to an earlier, abandoned request.
+                    }
+                    if message.header.flags.contains(.dumpInterrupted) { interrupted = true }
+                    switch message.header.type {
+                    case NetlinkControl.done:
+                        finished = true
+                    case NetlinkControl.error:
+                        let error = try decoding(operation) { () throws(DecodeError) in try NetlinkErrorMessage(message) }
+                        guard error.error != 0 else {
+                            finished = true
+                            continue
+                        }
+                        throw NetlinkError(operation, .kernel(Errno(rawValue: -error.error), message: error.extendedMessage))
+                    case NetlinkControl.noop, NetlinkControl.overrun:
+                        continue
+                    default:
+                        try body(message)
+                        if !message.header.flags.contains(.multi), !request.isDump { finished = true }
+                    }
+                }
+            }
+            if !got {
+                throw NetlinkError(operation, .protocolViolation("no reply from the kernel within the receive timeout"))
+            }
+        }
+        if interrupted { throw NetlinkError(operation, .dumpInterrupted) }
+    }
+}
