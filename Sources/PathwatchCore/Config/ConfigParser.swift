@@ -1,0 +1,174 @@
+import Netlink
+import Yams
+
+/// Reads the YAML configuration strictly: an unknown key or a wrong value is an error naming the
+/// key, the value and the line, so a typo never silently falls back to a default.
+public enum ConfigParser {
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+                .composer(let context, let problem, let mark, _):
+                let detail = context.map { "\(problem) \($0.text)" } ?? problem
+                throw ConfigError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(detail)")
+            case .duplicatedKeysInMapping(let duplicates, _):
+                throw ConfigError(file: file, key: duplicates.joined(separator: ", "), message: "key appears twice")
+            default:
+                throw ConfigError(file: file, message: "not valid YAML: \(error)")
+            }
+        } catch {
+            throw ConfigError(file: file, message: "not valid YAML: \(error)")
+        }
+        var config = AgentConfig()
+        guard let root else { return config }  // An empty file means all defaults.
+        let reader = Reader(file: file)
+        let top = try reader.mapping(root, "")
+        for (key, value) in top {
+            switch key.name {
+            case "listen":
+                let text = try reader.string(value, key.name)
+                guard let address = ListenAddress(text) else {
+                    throw reader.error(value, key.name, text, "expected HOST:PORT, e.g. 0.0.0.0:9469 or [::]:9469")
+                }
+                config.listen = address
+            case "autofix":
+                config.autofix = try reader.choice(value, key.name, AutofixMode.self)
+            case "logFormat":
+                config.logFormat = try reader.choice(value, key.name, LogFormat.self)
+            case "logLevel":
+                config.logLevel = try reader.choice(value, key.name, LogLevel.self)
+            case "subnetRoutes":
+                config.subnetRoutes = try reader.subnetRoutes(value)
+            case "netlink":
+                for (sub, v) in try reader.mapping(value, key.name) {
+                    let path = "netlink.\(sub.name)"
+                    switch sub.name {
+                    case "receiveBufferBytes": config.netlink.receiveBufferBytes = try reader.integer(v, path, 64 << 10...1 << 30)
+                    default: throw reader.unknown(sub, path)
+                    }
+                }
+            case "conntrack":
+                for (sub, v) in try reader.mapping(value, key.name) {
+                    let path = "conntrack.\(sub.name)"
+                    switch sub.name {
+                    case "enabled": config.conntrack.enabled = try reader.bool(v, path)
+                    case "receiveBufferBytes": config.conntrack.receiveBufferBytes = try reader.integer(v, path, 64 << 10...1 << 30)
+                    case "statisticsIntervalSeconds": config.conntrack.statisticsIntervalSeconds = try reader.seconds(v, path, 1...3600)
+                    default: throw reader.unknown(sub, path)
+                    }
+                }
+            case "http":
+                for (sub, v) in try reader.mapping(value, key.name) {
+                    let path = "http.\(sub.name)"
+                    switch sub.name {
+                    case "maxConnections": config.http.maxConnections = try reader.integer(v, path, 1...65536)
+                    case "idleTimeoutSeconds": config.http.idleTimeoutSeconds = try reader.seconds(v, path, 1...3600)
+                    case "maxRequestHeadBytes": config.http.maxRequestHeadBytes = try reader.integer(v, path, 1024...1 << 20)
+                    default: throw reader.unknown(sub, path)
+                    }
+                }
+            default:
+                throw reader.unknown(key, key.name)
+            }
+        }
+        return config
+    }
+}
+
+/// Typed access to YAML nodes, turning every mismatch into a ``ConfigError`` with its position.
+private struct Reader {
+    let file: String
+
+    struct Key {
+        let name: String
+        let node: Node
+    }
+
+    func error(_ node: Node, _ key: String, _ value: String?, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: node.mark.map { $0.line }, column: node.mark.map { $0.column }, key: key.isEmpty ? nil : key, value: value, message: message)
+    }
+
+    func unknown(_ key: Key, _ path: String) -> ConfigError {
+        error(key.node, path, nil, "unknown key (see docs/configuration.md for the keys pathwatch reads)")
+    }
+
+    func mapping(_ node: Node, _ key: String) throws(ConfigError) -> [(Key, Node)] {
+        guard case .mapping(let mapping) = node else {
+            throw error(node, key, node.scalar?.string, "expected a mapping of keys to values")
+        }
+        var seen: Set<String> = []
+        var result: [(Key, Node)] = []
+        for (k, v) in mapping {
+            guard case .scalar(let scalar) = k else { throw error(k, key, nil, "keys must be plain strings") }
+            guard seen.insert(scalar.string).inserted else {
+                throw error(k, key.isEmpty ? scalar.string : "\(key).\(scalar.string)", nil, "key appears twice")
+            }
+            result.append((Key(name: scalar.string, node: k), v))
+        }
+        return result
+    }
+
+    func string(_ node: Node, _ key: String) throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw error(node, key, nil, "expected a single value") }
+        return scalar.string
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ key: String, _ type: T.Type) throws(ConfigError) -> T
+    where T.RawValue == String {
+        let text = try string(node, key)
+        guard let value = T(rawValue: text) else {
+            let options = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw error(node, key, text, "expected one of: \(options)")
+        }
+        return value
+    }
+
+    func bool(_ node: Node, _ key: String) throws(ConfigError) -> Bool {
+        let text = try string(node, key)
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw error(node, key, text, "expected true or false")
+        }
+    }
+
+    func integer(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string(node, key)
+        guard let value = Int(text) else { throw error(node, key, text, "expected a whole number") }
+        guard range.contains(value) else { throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return value
+    }
+
+    func seconds(_ node: Node, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let text = try string(node, key)
+        guard let value = Double(text), value.isFinite else { throw error(node, key, text, "expected a number of seconds") }
+        guard range.contains(value) else { throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound) seconds") }
+        return value
+    }
+
+    func subnetRoutes(_ node: Node) throws(ConfigError) -> [String: [IPPrefix]] {
+        var result: [String: [IPPrefix]] = [:]
+        for (interface, list) in try mapping(node, "subnetRoutes") {
+            let path = "subnetRoutes.\(interface.name)"
+            guard (1...15).contains(interface.name.utf8.count), !interface.name.contains("/"), !interface.name.contains(" ") else {
+                throw error(interface.node, path, interface.name, "not a valid interface name")
+            }
+            guard case .sequence(let sequence) = list else {
+                throw error(list, path, list.scalar?.string, "expected a list of CIDR prefixes, e.g. [\"10.5.2.0/24\"]")
+            }
+            var prefixes: [IPPrefix] = []
+            for item in sequence {
+                let text = try string(item, path)
+                guard let prefix = IPPrefix(text) else {
+                    throw error(item, path, text, "expected a CIDR prefix with no host bits set, e.g. 10.5.2.0/24")
+                }
+                prefixes.append(prefix)
+            }
+            result[interface.name] = prefixes
+        }
+        return result
+    }
+}
