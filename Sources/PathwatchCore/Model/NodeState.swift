@@ -91,6 +91,16 @@ public struct NodeState: Sendable {
         links = Dictionary(fresh.map { ($0.index, $0) }, uniquingKeysWith: { _, new in new })
     }
 
+    /// Refreshes the counters of a link already in the model; a dump that raced a removal must
+    /// not bring the link back, so unknown links are ignored.
+    public mutating func updateStatistics(of link: Link) {
+        guard var known = links[link.index], known.name == link.name else { return }
+        known.statistics = link.statistics
+        known.operState = link.operState
+        known.flags = link.flags
+        links[link.index] = known
+    }
+
     /// Whether `address` belongs to this node: one of its own addresses, or a workload address
     /// routed to a container interface on it.
     public func isLocalEndpoint(_ address: IPAddress) -> Bool { endpointCounts[address, default: 0] > 0 }

@@ -1,0 +1,51 @@
+import Foundation
+import PathwatchCore
+
+/// Command-line settings that win over the config file, on start-up and on every reload.
+public struct ConfigOverrides: Sendable {
+    public var listen: ListenAddress?
+    public var autofix: AutofixMode?
+    public var logFormat: LogFormat?
+    public var logLevel: LogLevel?
+
+    public init(listen: ListenAddress? = nil, autofix: AutofixMode? = nil, logFormat: LogFormat? = nil, logLevel: LogLevel? = nil) {
+        self.listen = listen
+        self.autofix = autofix
+        self.logFormat = logFormat
+        self.logLevel = logLevel
+    }
+
+    func apply(to config: inout AgentConfig) {
+        if let listen { config.listen = listen }
+        if let autofix { config.autofix = autofix }
+        if let logFormat { config.logFormat = logFormat }
+        if let logLevel { config.logLevel = logLevel }
+    }
+}
+
+/// Reads the config file (if any) and applies the overrides.
+public struct ConfigLoader: Sendable {
+    public let path: String?
+    public let overrides: ConfigOverrides
+
+    public init(path: String?, overrides: ConfigOverrides) {
+        self.path = path
+        self.overrides = overrides
+    }
+
+    public func load() throws(ConfigError) -> AgentConfig {
+        var config = AgentConfig()
+        if let path {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+                throw ConfigError(file: path, message: "cannot read the file: \(reason)")
+            }
+            config = try ConfigParser.parse(text, file: path)
+        }
+        overrides.apply(to: &config)
+        return config
+    }
+}

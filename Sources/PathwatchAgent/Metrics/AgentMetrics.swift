@@ -1,0 +1,223 @@
+import Netlink
+import PathwatchCore
+import Prometheus
+import Synchronization
+
+/// Every metric the agent serves, on one Prometheus registry.
+///
+/// Names are the operator contract (docs/metrics.md lists each one; a test keeps the two in
+/// step). Label values are bounded: interfaces that exist on the node, fixed enumerations.
+public final class AgentMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    /// Mutable bookkeeping for kernel-sourced series, serialized by the lock.
+    private struct LinkSeries {
+        var counters: [String: KernelCounter]
+        var gauges: [String: Gauge]
+        var handles: [Counter]
+        var gaugeHandles: [Gauge]
+    }
+
+    private let links = Mutex<[String: LinkSeries]>([:])
+    private let conntrackStatistics = Mutex<[String: KernelCounter]>([:])
+    private let autofixGauges: [AutofixMode: Gauge]
+    private let overruns: [NetlinkSource: Counter]
+    private let resyncs: [NetlinkSource: Counter]
+    private let decodeErrors: [NetlinkSource: Counter]
+    private let conntrackEvents: [ConntrackEventKind: Counter]
+    private let routeGauges: [AddressFamily: Gauge]
+    private let addressGauges: [AddressFamily: Gauge]
+    private let ruleGauges: [AddressFamily: Gauge]
+    private let linkCount: Gauge
+    private let localEndpoints: Gauge
+    private let ready: Gauge
+    private let configReloads: [Bool: Counter]
+    private let conntrackEntries: Gauge
+    private let conntrackEntriesMax: Gauge
+    private let conntrackActive: Gauge
+    private let findings: [FindingKind: Gauge]
+
+    /// The netlink subscriptions whose overruns are counted separately.
+    public enum NetlinkSource: String, Sendable, CaseIterable {
+        case rtnetlink
+        case conntrack
+    }
+
+    public enum ConntrackEventKind: String, Sendable, CaseIterable {
+        case new
+        case update
+        case destroy
+    }
+
+    static var linkCounterNames: [(String, String, KeyPath<LinkStatistics, UInt64>)] {
+        [
+        ("pathwatch_link_rx_bytes_total", "Bytes received on the interface (IFLA_STATS64 rx_bytes).", \.rxBytes),
+        ("pathwatch_link_tx_bytes_total", "Bytes sent on the interface (IFLA_STATS64 tx_bytes).", \.txBytes),
+        ("pathwatch_link_rx_packets_total", "Packets received on the interface.", \.rxPackets),
+        ("pathwatch_link_tx_packets_total", "Packets sent on the interface.", \.txPackets),
+        ("pathwatch_link_rx_errors_total", "Receive errors on the interface.", \.rxErrors),
+        ("pathwatch_link_tx_errors_total", "Transmit errors on the interface.", \.txErrors),
+        ("pathwatch_link_rx_dropped_total", "Received packets dropped by the interface.", \.rxDropped),
+        ("pathwatch_link_tx_dropped_total", "Packets dropped before transmission on the interface.", \.txDropped),
+        ]
+    }
+
+    public init(version: String, commit: String) {
+        let r = registry
+        r.gauge(name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
+            help: "Always 1; labels carry the pathwatch version and the commit it was built from."
+        ).set(to: 1)
+        let autofixHelp = "1 for the auto-fix mode in force (off, dry-run, on), 0 for the others."
+        autofixGauges = Dictionary(uniqueKeysWithValues: AutofixMode.allCases.map {
+            ($0, r.gauge(name: "pathwatch_autofix_mode", labels: [("mode", $0.rawValue)], help: autofixHelp))
+        })
+        let overrunHelp = "Netlink receive-queue overruns (ENOBUFS): events the kernel dropped before pathwatch read them; each is followed by a full re-dump."
+        overruns = Dictionary(uniqueKeysWithValues: NetlinkSource.allCases.map {
+            ($0, r.counter(name: "pathwatch_netlink_overruns_total", labels: [("source", $0.rawValue)], help: overrunHelp))
+        })
+        let resyncHelp = "Full re-dumps of kernel state that replaced the model (start-up, after an overrun, after a link went away)."
+        resyncs = Dictionary(uniqueKeysWithValues: NetlinkSource.allCases.map {
+            ($0, r.counter(name: "pathwatch_netlink_resyncs_total", labels: [("source", $0.rawValue)], help: resyncHelp))
+        })
+        let decodeHelp = "Netlink messages that could not be decoded and were skipped."
+        decodeErrors = Dictionary(uniqueKeysWithValues: NetlinkSource.allCases.map {
+            ($0, r.counter(name: "pathwatch_netlink_decode_errors_total", labels: [("source", $0.rawValue)], help: decodeHelp))
+        })
+        let eventsHelp = "Conntrack events received from the kernel, by type (new, update, destroy)."
+        conntrackEvents = Dictionary(uniqueKeysWithValues: ConntrackEventKind.allCases.map {
+            ($0, r.counter(name: "pathwatch_conntrack_events_total", labels: [("type", $0.rawValue)], help: eventsHelp))
+        })
+        let families: [AddressFamily] = [.inet, .inet6]
+        routeGauges = Dictionary(uniqueKeysWithValues: families.map {
+            ($0, r.gauge(name: "pathwatch_routes", labels: [("family", $0.description)], help: "Routes in the model, all tables."))
+        })
+        addressGauges = Dictionary(uniqueKeysWithValues: families.map {
+            ($0, r.gauge(name: "pathwatch_addresses", labels: [("family", $0.description)], help: "Interface addresses in the model."))
+        })
+        ruleGauges = Dictionary(uniqueKeysWithValues: families.map {
+            ($0, r.gauge(name: "pathwatch_rules", labels: [("family", $0.description)], help: "Policy routing rules in the model."))
+        })
+        linkCount = r.gauge(name: "pathwatch_links", help: "Network interfaces in the model.")
+        localEndpoints = r.gauge(name: "pathwatch_local_endpoints", help: "Node-local endpoints: the node's own addresses plus workload addresses routed to container interfaces.")
+        ready = r.gauge(name: "pathwatch_ready", help: "1 once the first full dump of every watched part is in the model.")
+        let reloadHelp = "Configuration reloads (SIGHUP), by result; a failed reload keeps the last good configuration."
+        configReloads = [
+            true: r.counter(name: "pathwatch_config_reloads_total", labels: [("result", "success")], help: reloadHelp),
+            false: r.counter(name: "pathwatch_config_reloads_total", labels: [("result", "failure")], help: reloadHelp),
+        ]
+        conntrackEntries = r.gauge(name: "pathwatch_conntrack_entries", help: "Conntrack entries in this network namespace (CTA_STATS_GLOBAL_ENTRIES).")
+        conntrackEntriesMax = r.gauge(name: "pathwatch_conntrack_entries_max", help: "Conntrack table size limit (CTA_STATS_GLOBAL_MAX_ENTRIES).")
+        conntrackActive = r.gauge(name: "pathwatch_conntrack_active",
+            help: "1 when conntrack tracks flows in this namespace (entries or events seen); 0 means nothing uses conntrack here, so conntrack-based detection sees nothing.")
+        let findingHelp = "Open findings by kind."
+        findings = Dictionary(uniqueKeysWithValues: FindingKind.allCases.map {
+            ($0, r.gauge(name: "pathwatch_findings", labels: [("kind", $0.rawValue)], help: findingHelp))
+        })
+    }
+
+    public func setAutofixMode(_ mode: AutofixMode) {
+        for (m, gauge) in autofixGauges { gauge.set(to: m == mode ? 1 : 0) }
+    }
+
+    public func countOverrun(_ source: NetlinkSource) { overruns[source]?.increment() }
+    public func countResync(_ source: NetlinkSource) { resyncs[source]?.increment() }
+    public func countDecodeError(_ source: NetlinkSource) { decodeErrors[source]?.increment() }
+    public func countConntrackEvent(_ kind: ConntrackEventKind, by amount: Int = 1) {
+        conntrackEvents[kind]?.increment(by: Int64(amount))
+    }
+    public func countConfigReload(success: Bool) { configReloads[success]?.increment() }
+    public func setReady(_ isReady: Bool) { ready.set(to: isReady ? 1 : 0) }
+
+    public func setConntrackTable(entries: Int, max: Int) {
+        conntrackEntries.set(Int64(entries))
+        conntrackEntriesMax.set(Int64(max))
+    }
+
+    public func setConntrackActive(_ active: Bool) { conntrackActive.set(to: active ? 1 : 0) }
+
+    /// Per-CPU conntrack statistics summed over CPUs, as counters named
+    /// `pathwatch_conntrack_stat_<name>_total`.
+    public func setConntrackStatistics(_ values: [(name: String, help: String, value: UInt64)]) {
+        conntrackStatistics.withLock { counters in
+            for entry in values {
+                let name = "pathwatch_conntrack_stat_\(entry.name)_total"
+                let counter = counters[name] ?? KernelCounter(registry.counter(name: name, help: entry.help))
+                counters[name] = counter
+                counter.set(entry.value)
+            }
+        }
+    }
+
+    public func setFindingCounts(_ open: [Finding]) {
+        var counts: [FindingKind: Int] = [:]
+        for finding in open { counts[finding.kind, default: 0] += 1 }
+        for (kind, gauge) in findings { gauge.set(Int64(counts[kind] ?? 0)) }
+    }
+
+    /// Brings the model-derived gauges and the per-interface series up to date. Interfaces that
+    /// disappeared lose their series, so label values never outnumber the node's interfaces.
+    public func refresh(from state: borrowing NodeState) {
+        let summary = state.summary
+        routeGauges[.inet]?.set(Int64(summary.ipv4Routes))
+        routeGauges[.inet6]?.set(Int64(summary.ipv6Routes))
+        addressGauges[.inet]?.set(Int64(summary.ipv4Addresses))
+        addressGauges[.inet6]?.set(Int64(summary.ipv6Addresses))
+        ruleGauges[.inet]?.set(Int64(summary.ipv4Rules))
+        ruleGauges[.inet6]?.set(Int64(summary.ipv6Rules))
+        linkCount.set(Int64(summary.links))
+        localEndpoints.set(Int64(summary.localEndpoints))
+        let current = Array(state.links.values)
+        links.withLock { series in
+            var seen: Set<String> = []
+            for link in current {
+                seen.insert(link.name)
+                if series[link.name] == nil { series[link.name] = makeLinkSeries(link.name) }
+                let s = series[link.name]!
+                if let stats = link.statistics {
+                    for (name, _, path) in Self.linkCounterNames { s.counters[name]?.set(stats[keyPath: path]) }
+                }
+                s.gauges["up"]?.set(to: link.operState == .up ? 1 : 0)
+                s.gauges["mtu"]?.set(Int64(link.mtu ?? 0))
+            }
+            for (name, s) in series where !seen.contains(name) {
+                for counter in s.handles { registry.unregisterCounter(counter) }
+                for gauge in s.gaugeHandles { registry.unregisterGauge(gauge) }
+                series.removeValue(forKey: name)
+            }
+        }
+    }
+
+    private func makeLinkSeries(_ interface: String) -> LinkSeries {
+        let labels = [("interface", interface)]
+        var counters: [String: KernelCounter] = [:]
+        var handles: [Counter] = []
+        for (name, help, _) in Self.linkCounterNames {
+            let counter = registry.counter(name: name, labels: labels, help: help)
+            handles.append(counter)
+            counters[name] = KernelCounter(counter)
+        }
+        let up = registry.gauge(name: "pathwatch_link_up", labels: labels, help: "1 when the interface's operational state is up (IFLA_OPERSTATE).")
+        let mtu = registry.gauge(name: "pathwatch_link_mtu_bytes", labels: labels, help: "The interface's MTU.")
+        return LinkSeries(counters: counters, gauges: ["up": up, "mtu": mtu], handles: handles, gaugeHandles: [up, mtu])
+    }
+
+    /// The Prometheus text exposition of every series.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+extension PrometheusCollectorRegistry {
+    /// A counter whose `# HELP` line says what it counts; `name` is the full metric name.
+    func counter(name: String, labels: [(String, String)] = [], help: String) -> Counter {
+        makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+
+    /// A gauge whose `# HELP` line says what it measures; `name` is the full metric name.
+    func gauge(name: String, labels: [(String, String)] = [], help: String) -> Gauge {
+        makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+}

@@ -1,0 +1,39 @@
+import Netlink
+import PathwatchCore
+import Synchronization
+
+/// The one shared ``NodeState``, behind a lock, plus whether the first full dump is in.
+public final class LiveNodeState: Sendable {
+    private let state = Mutex<NodeState>(NodeState())
+    private let readiness = Mutex<Set<String>>([])
+    /// The parts whose first full dump must be in before `/readyz` answers 200.
+    public let requiredParts: Set<String>
+
+    public init(requiredParts: Set<String>) {
+        self.requiredParts = requiredParts
+    }
+
+    public func read<T>(_ body: (borrowing NodeState) -> T) -> T {
+        state.withLock { body($0) }
+    }
+
+    @discardableResult
+    public func apply(_ event: RtnetlinkEvent) -> Bool {
+        state.withLock { $0.apply(event) }
+    }
+
+    public func update(_ body: (inout NodeState) -> Void) {
+        state.withLock { body(&$0) }
+    }
+
+    public func markReady(_ part: String) {
+        _ = readiness.withLock { $0.insert(part) }
+    }
+
+    /// Parts still waiting for their first dump; empty once ready.
+    public var pendingParts: Set<String> {
+        readiness.withLock { requiredParts.subtracting($0) }
+    }
+
+    public var isReady: Bool { pendingParts.isEmpty }
+}

@@ -1,0 +1,109 @@
+import Logging
+import Netlink
+import NetlinkIO
+import ServiceLifecycle
+
+/// Keeps ``LiveNodeState`` in step with the kernel's links, addresses, routes and rules.
+///
+/// Subscribes first, then dumps, then applies events. On an overrun (events lost) it counts it
+/// and re-dumps everything. IPv4 removes the routes of a link that goes down or away without
+/// telling anyone, so such a link change triggers a route and address re-dump too.
+public final class RtnetlinkWatcher: Service {
+    public static let readinessPart = "rtnetlink"
+    private let state: LiveNodeState
+    private let metrics: AgentMetrics
+    private let logger: Logger
+    private let receiveBufferBytes: Int
+    private let thread = WatcherThread(name: "pathwatch-rtnetlink")
+
+    public init(state: LiveNodeState, metrics: AgentMetrics, receiveBufferBytes: Int, logger: Logger) {
+        self.state = state
+        self.metrics = metrics
+        self.receiveBufferBytes = receiveBufferBytes
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        thread.start { [self] thread in loop(thread) }
+        await withGracefulShutdownHandler {
+            await thread.join()
+        } onGracefulShutdown: { [thread] in
+            thread.stop()
+        }
+    }
+
+    private func loop(_ thread: WatcherThread) {
+        while !thread.isStopping {
+            do {
+                let events = try RtnetlinkEventSocket(receiveBufferBytes: receiveBufferBytes)
+                let dumper = try RtnetlinkDumper()
+                logger.info(
+                    "rtnetlink subscription open",
+                    metadata: ["receive_buffer_bytes": "\(events.socket.receiveBufferSize)"])
+                try resyncAll(dumper, reason: "start-up")
+                state.markReady(Self.readinessPart)
+                try follow(events, dumper, thread)
+            } catch {
+                logger.error("rtnetlink watcher failed; retrying in 1 s", metadata: ["error": "\(error)"])
+                thread.pause(seconds: 1)
+            }
+        }
+    }
+
+    private func follow(_ events: RtnetlinkEventSocket, _ dumper: RtnetlinkDumper, _ thread: WatcherThread) throws(NetlinkError) {
+        while !thread.isStopping {
+            var linkWentAway = false
+            do {
+                _ = try events.receiveEvents { event in
+                    if self.linkWentAway(event) { linkWentAway = true }
+                    if self.state.apply(event) {
+                        self.logger.debug("kernel change", metadata: ["event": "\(event)"])
+                    }
+                } onDecodeError: { error in
+                    self.metrics.countDecodeError(.rtnetlink)
+                    self.logger.warning("skipped an rtnetlink message that did not decode", metadata: ["error": "\(error)"])
+                }
+            } catch where error.kind == .overrun {
+                metrics.countOverrun(.rtnetlink)
+                logger.warning("rtnetlink events were lost (ENOBUFS); re-dumping to reconcile the model")
+                try resyncAll(dumper, reason: "overrun")
+                continue
+            }
+            if linkWentAway {
+                let addresses = try dumper.addresses()
+                let routes = try dumper.routes()
+                state.update {
+                    $0.replaceAddresses(addresses)
+                    $0.replaceRoutes(routes)
+                }
+                metrics.countResync(.rtnetlink)
+                logger.debug("re-dumped routes after a link went down", metadata: ["routes": "\(routes.count)"])
+            }
+        }
+    }
+
+    /// A link removed, or a link that was administratively up and is no longer.
+    private func linkWentAway(_ event: RtnetlinkEvent) -> Bool {
+        switch event {
+        case .linkRemoved: return true
+        case .linkChanged(let link):
+            let wasUp = state.read { $0.links[link.index]?.flags.contains(.up) ?? false }
+            return wasUp && !link.flags.contains(.up)
+        default: return false
+        }
+    }
+
+    private func resyncAll(_ dumper: RtnetlinkDumper, reason: String) throws(NetlinkError) {
+        let snapshot = try dumper.snapshot()
+        state.update {
+            $0.replaceAll(links: snapshot.links, addresses: snapshot.addresses, routes: snapshot.routes, rules: snapshot.rules)
+        }
+        metrics.countResync(.rtnetlink)
+        logger.info(
+            "model rebuilt from a full dump",
+            metadata: [
+                "reason": "\(reason)", "links": "\(snapshot.links.count)", "addresses": "\(snapshot.addresses.count)",
+                "routes": "\(snapshot.routes.count)", "rules": "\(snapshot.rules.count)",
+            ])
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Synchronization
+
+/// A dedicated OS thread for a blocking netlink receive loop.
+///
+/// Blocking receives must not run on Swift concurrency's cooperative pool (two cores means two
+/// pool threads). The loop polls `isStopping` between receives, which time out every few
+/// hundred milliseconds, so shutdown takes at most one timeout.
+final class WatcherThread: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    let name: String
+
+    init(name: String) { self.name = name }
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    func start(_ body: @escaping @Sendable (WatcherThread) -> Void) {
+        let thread = Thread { [self] in
+            body(self)
+            let waiter = finished.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.done = true
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// Waits until the thread's body has returned.
+    func join() async {
+        await withCheckedContinuation { continuation in
+            let done = finished.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiter = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Sleeps up to `seconds`, waking early when asked to stop.
+    func pause(seconds: Double) {
+        var left = seconds
+        while left > 0, !isStopping {
+            let step = min(left, 0.1)
+            Thread.sleep(forTimeInterval: step)
+            left -= step
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Netlink
+import Testing
+
+@testable import PathwatchCore
+
+@Suite("Config parser")
+struct ConfigParserTests {
+    func parse(_ text: String) throws(ConfigError) -> AgentConfig { try ConfigParser.parse(text, file: "test.yaml") }
+
+    func refusal(_ text: String) -> ConfigError? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch { return error }
+    }
+
+    @Test func theDesignExampleParses() throws {
+        let config = try parse(
+            """
+            listen: "0.0.0.0:9469"
+            autofix: dry-run              # off | dry-run | on
+            subnetRoutes:                 # destinations an interface must reach via its own subnet gateway
+              net1: ["10.5.2.0/24"]
+            """)
+        #expect(config.listen == ListenAddress(host: "0.0.0.0", port: 9469))
+        #expect(config.autofix == .dryRun)
+        #expect(config.subnetRoutes == ["net1": [IPPrefix("10.5.2.0/24")!]])
+    }
+
+    @Test func anEmptyFileMeansDefaults() throws {
+        #expect(try parse("") == AgentConfig())
+        #expect(try parse("# only a comment\n") == AgentConfig())
+    }
+
+    @Test func everyKeyParses() throws {
+        let config = try parse(
+            """
+            listen: "[::1]:9000"
+            autofix: on
+            logFormat: json
+            logLevel: debug
+            netlink:
+              receiveBufferBytes: 1048576
+            conntrack:
+              enabled: false
+              receiveBufferBytes: 65536
+              statisticsIntervalSeconds: 2.5
+            http:
+              maxConnections: 10
+              idleTimeoutSeconds: 5
+              maxRequestHeadBytes: 4096
+            """)
+        #expect(config.listen == ListenAddress(host: "::1", port: 9000))
+        #expect(config.autofix == .on)
+        #expect(config.logFormat == .json)
+        #expect(config.logLevel == .debug)
+        #expect(config.netlink.receiveBufferBytes == 1_048_576)
+        #expect(!config.conntrack.enabled)
+        #expect(config.conntrack.statisticsIntervalSeconds == 2.5)
+        #expect(config.http.maxConnections == 10)
+    }
+
+    @Test func anUnknownKeyIsRefusedWithItsLine() throws {
+        let error = try #require(refusal("listen: \"0.0.0.0:1\"\nautofx: on\n"))
+        #expect(error.key == "autofx")
+        #expect(error.line == 2)
+        #expect(error.description.contains("test.yaml:2"))
+        #expect(error.description.contains("unknown key"))
+    }
+
+    @Test func anUnknownNestedKeyNamesItsPath() throws {
+        let error = try #require(refusal("conntrack:\n  enable: true\n"))
+        #expect(error.key == "conntrack.enable")
+        #expect(error.line == 2)
+    }
+
+    @Test func aWrongValueNamesKeyValueAndChoices() throws {
+        let error = try #require(refusal("autofix: yes-please\n"))
+        #expect(error.key == "autofix")
+        #expect(error.value == "yes-please")
+        #expect(error.line == 1)
+        #expect(error.description.contains("off, dry-run, on"))
+    }
+
+    @Test(arguments: [
+        ("listen: 9469\n", "listen"),
+        ("listen: \"300.1.1.1:80\"\n", "listen"),
+        ("listen: \"0.0.0.0:70000\"\n", "listen"),
+        ("conntrack:\n  receiveBufferBytes: lots\n", "conntrack.receiveBufferBytes"),
+        ("conntrack:\n  receiveBufferBytes: 10\n", "conntrack.receiveBufferBytes"),
+        ("conntrack:\n  enabled: maybe\n", "conntrack.enabled"),
+        ("subnetRoutes:\n  net1: \"10.5.2.0/24\"\n", "subnetRoutes.net1"),
+        ("subnetRoutes:\n  net1: [\"10.5.2.7/24\"]\n", "subnetRoutes.net1"),
+        ("subnetRoutes:\n  net1: [\"10.5.2.0/33\"]\n", "subnetRoutes.net1"),
+        ("subnetRoutes:\n  this-name-is-far-too-long: []\n", "subnetRoutes.this-name-is-far-too-long"),
+        ("http:\n  maxConnections: 0\n", "http.maxConnections"),
+        ("logLevel: loud\n", "logLevel"),
+    ])
+    func badValuesAreRefused(text: String, key: String) throws {
+        let error = try #require(refusal(text))
+        #expect(error.key == key)
+        #expect(error.line != nil)
+    }
+
+    @Test func aDuplicateKeyIsRefused() throws {
+        let error = try #require(refusal("autofix: on\nautofix: off\n"))
+        #expect(error.description.contains("twice"))
+    }
+
+    @Test func brokenYAMLIsRefusedWithAPosition() throws {
+        let error = try #require(refusal("listen: [unclosed\n"))
+        #expect(error.description.contains("not valid YAML"))
+        #expect(error.line != nil)
+    }
+
+    @Test func aTopLevelListIsRefused() throws {
+        let error = try #require(refusal("- a\n- b\n"))
+        #expect(error.description.contains("mapping"))
+    }
+}
