@@ -32,7 +32,7 @@ public enum RtnetlinkEvent: Hashable, Sendable {
 
 extension Route {
     /// Multicast (`RTNL_FAMILY_IPMR`) and other non-IP route families are skipped, not errors.
-    static func decodeIfIP(_ p: ByteReader) throws(DecodeError) -> Route? {
+    public static func decodeIfIP(_ p: ByteReader) throws(DecodeError) -> Route? {
         let family = AddressFamily(rawValue: try p.u8(at: 0, "RTM_NEWROUTE"))
         guard family == .inet || family == .inet6 else { return nil }
         return try Route(payload: p)
