@@ -60,6 +60,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Records raw netlink messages from the kernel as test fixtures (scripts/record-*-fixtures).
+        .executableTarget(name: "netlink-record", dependencies: ["NetlinkIO", "Netlink"], swiftSettings: strict),
         .executableTarget(
             name: "pathwatch-bench",
             dependencies: ["NetlinkIO", "Netlink", "PathwatchCore"],
