@@ -44,7 +44,6 @@ struct ConfigParserTests {
             conntrack:
               enabled: false
               receiveBufferBytes: 65536
-              statisticsIntervalSeconds: 2.5
             http:
               maxConnections: 10
               idleTimeoutSeconds: 5
@@ -56,7 +55,6 @@ struct ConfigParserTests {
         #expect(config.logLevel == .debug)
         #expect(config.netlink.receiveBufferBytes == 1_048_576)
         #expect(!config.conntrack.enabled)
-        #expect(config.conntrack.statisticsIntervalSeconds == 2.5)
         #expect(config.http.maxConnections == 10)
     }
 

@@ -35,6 +35,7 @@ public final class AgentMetrics: Sendable {
     private let conntrackEntries: Gauge
     private let conntrackEntriesMax: Gauge
     private let conntrackActive: Gauge
+    private let conntrackFlows: Gauge
     private let findings: [FindingKind: Gauge]
 
     /// The netlink subscriptions whose overruns are counted separately.
@@ -109,6 +110,8 @@ public final class AgentMetrics: Sendable {
         conntrackEntriesMax = r.gauge(name: "pathwatch_conntrack_entries_max", help: "Conntrack table size limit (CTA_STATS_GLOBAL_MAX_ENTRIES).")
         conntrackActive = r.gauge(name: "pathwatch_conntrack_active",
             help: "1 when conntrack tracks flows in this namespace (entries or events seen); 0 means nothing uses conntrack here, so conntrack-based detection sees nothing.")
+        conntrackFlows = r.gauge(
+            name: "pathwatch_conntrack_flows", help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
         let findingHelp = "Open findings by kind."
         findings = Dictionary(uniqueKeysWithValues: FindingKind.allCases.map {
             ($0, r.gauge(name: "pathwatch_findings", labels: [("kind", $0.rawValue)], help: findingHelp))
@@ -134,6 +137,7 @@ public final class AgentMetrics: Sendable {
     }
 
     public func setConntrackActive(_ active: Bool) { conntrackActive.set(to: active ? 1 : 0) }
+    public func setConntrackFlows(_ count: Int) { conntrackFlows.set(Int64(count)) }
 
     /// Per-CPU conntrack statistics summed over CPUs, as counters named
     /// `pathwatch_conntrack_stat_<name>_total`.

@@ -29,8 +29,6 @@ public struct AgentConfig: Sendable, Equatable {
         /// Kernel receive queue for the conntrack event socket; bursts of new connections need
         /// room here, or events are lost (counted as overruns and followed by a re-dump).
         public var receiveBufferBytes = 32 << 20
-        /// How often to read the kernel's conntrack statistics.
-        public var statisticsIntervalSeconds = 10.0
         public init() {}
     }
 

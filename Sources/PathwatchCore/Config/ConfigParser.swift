@@ -56,7 +56,6 @@ public enum ConfigParser {
                     switch sub.name {
                     case "enabled": config.conntrack.enabled = try reader.bool(v, path)
                     case "receiveBufferBytes": config.conntrack.receiveBufferBytes = try reader.integer(v, path, 64 << 10...1 << 30)
-                    case "statisticsIntervalSeconds": config.conntrack.statisticsIntervalSeconds = try reader.seconds(v, path, 1...3600)
                     default: throw reader.unknown(sub, path)
                     }
                 }

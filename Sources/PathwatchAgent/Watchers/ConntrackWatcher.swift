@@ -1,0 +1,113 @@
+import Logging
+import Netlink
+import NetlinkIO
+import PathwatchCore
+import ServiceLifecycle
+
+/// Follows conntrack NEW/UPDATE/DESTROY events into ``LiveConntrackTable`` and counts them.
+///
+/// Subscribes before dumping the table, so no flow falls in between. An overrun (the kernel
+/// dropped events because the queue was full) is counted and followed by a fresh table dump.
+/// Delivery stays best-effort on purpose: reliable ctnetlink delivery
+/// (`NETLINK_BROADCAST_SEND_ERROR`) would make the kernel drop packets when the agent is slow.
+public final class ConntrackWatcher: Service {
+    public static let readinessPart = "conntrack"
+    private let table: LiveConntrackTable
+    private let state: LiveNodeState
+    private let metrics: AgentMetrics
+    private let settings: AgentConfig.ConntrackSettings
+    private let logger: Logger
+    private let thread = WatcherThread(name: "pathwatch-conntrack")
+
+    public init(
+        table: LiveConntrackTable, state: LiveNodeState, metrics: AgentMetrics, settings: AgentConfig.ConntrackSettings,
+        logger: Logger
+    ) {
+        self.table = table
+        self.state = state
+        self.metrics = metrics
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        thread.start { [self] thread in loop(thread) }
+        await withGracefulShutdownHandler {
+            await thread.join()
+        } onGracefulShutdown: { [thread] in
+            thread.stop()
+        }
+    }
+
+    private func loop(_ thread: WatcherThread) {
+        while !thread.isStopping {
+            do {
+                let events = try ConntrackEventSocket(receiveBufferBytes: settings.receiveBufferBytes, timeoutMilliseconds: 250)
+                let client = try ConntrackClient()
+                logger.info("conntrack subscription open", metadata: ["receive_buffer_bytes": "\(events.receiveBufferSize)"])
+                try resync(client, reason: "start-up")
+                state.markReady(Self.readinessPart)
+                if table.count == 0 {
+                    logger.notice(
+                        "conntrack has no entries in this network namespace: it stays inactive until something uses it (an nft ct rule, NAT, kube-proxy, Docker), and until then conntrack-based detection sees nothing"
+                    )
+                }
+                try follow(events, client, thread)
+            } catch {
+                logger.error("conntrack watcher failed; retrying in 1 s", metadata: ["error": "\(error)"])
+                thread.pause(seconds: 1)
+            }
+        }
+    }
+
+    private func follow(_ events: ConntrackEventSocket, _ client: ConntrackClient, _ thread: WatcherThread) throws(NetlinkError) {
+        var batch: [ConntrackEvent] = []
+        batch.reserveCapacity(256)
+        while !thread.isStopping {
+            batch.removeAll(keepingCapacity: true)
+            do {
+                _ = try events.receiveEvents { batch.append($0) }
+            } catch {
+                switch error.kind {
+                case .overrun:
+                    count(batch)
+                    metrics.countOverrun(.conntrack)
+                    logger.warning("conntrack events were lost (ENOBUFS); re-dumping the conntrack table")
+                    try resync(client, reason: "overrun")
+                    continue
+                case .decode(let decodeError):
+                    metrics.countDecodeError(.conntrack)
+                    logger.warning("skipped a conntrack message that did not decode", metadata: ["error": "\(decodeError)"])
+                default:
+                    throw error
+                }
+            }
+            count(batch)
+        }
+    }
+
+    private func count(_ batch: [ConntrackEvent]) {
+        guard !batch.isEmpty else { return }
+        var new = 0
+        var update = 0
+        var destroy = 0
+        for event in batch {
+            switch event.type {
+            case .new: new += 1
+            case .update: update += 1
+            case .destroy: destroy += 1
+            }
+        }
+        if new > 0 { metrics.countConntrackEvent(.new, by: new) }
+        if update > 0 { metrics.countConntrackEvent(.update, by: update) }
+        if destroy > 0 { metrics.countConntrackEvent(.destroy, by: destroy) }
+        table.apply(batch)
+    }
+
+    private func resync(_ client: ConntrackClient, reason: String) throws(NetlinkError) {
+        let flows = try client.dumpFlows(family: .unspecified)
+        table.replaceAll(flows)
+        metrics.countResync(.conntrack)
+        logger.info("conntrack table re-dumped", metadata: ["reason": "\(reason)", "flows": "\(flows.count)"])
+    }
+}

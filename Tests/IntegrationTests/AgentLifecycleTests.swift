@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Start-up, readiness, signals and refusals of the real binary.
+@Suite("Agent lifecycle", .serialized, .enabled(if: Namespace.isRoot, "needs root: runs the agent in a network namespace"))
+struct AgentLifecycleTests {
+    @Test func servesHealthReadinessFindingsAndStopsCleanlyOnSIGTERM() throws {
+        try withNamespace("life") { ns in
+            let agent = try AgentProcess(in: ns)
+            try agent.waitUntilReady()
+            #expect(try agent.get("/healthz").status == 200)
+            #expect(try agent.get("/findings").body == #"{"findings":[]}"#)
+            let metrics = try agent.metrics()
+            #expect(metrics.value("pathwatch_ready") == 1)
+            #expect(metrics.value("pathwatch_autofix_mode", ["mode": "off"]) == 1)
+            #expect(metrics.value("pathwatch_autofix_mode", ["mode": "on"]) == 0)
+            #expect(metrics.series.keys.contains { $0.hasPrefix("pathwatch_build_info{") })
+            #expect(try agent.get("/nothing-here").status == 404)
+            #expect(agent.stop() == 0, "SIGTERM is a clean stop; log:\n\(agent.log)")
+            #expect(agent.log.contains("pathwatch stopped"))
+        }
+    }
+
+    @Test func logsAreJSONLines() throws {
+        try withNamespace("json") { ns in
+            let agent = try AgentProcess(in: ns)
+            try agent.waitUntilReady()
+            agent.stop()
+            let lines = agent.log.split(separator: "\n")
+            #expect(!lines.isEmpty)
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object?["msg"] != nil && object?["level"] != nil && object?["ts"] != nil, "not a JSON log line: \(line)")
+            }
+        }
+    }
+
+    @Test func sighupReloadsAndKeepsTheLastGoodConfig() throws {
+        try withNamespace("hup") { ns in
+            let agent = try AgentProcess(in: ns, config: "autofix: off\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            try "autofix: dry-run\n".write(to: agent.configFile, atomically: true, encoding: .utf8)
+            agent.signal(SIGHUP)
+            #expect(try eventually(within: 2) { try agent.metrics().value("pathwatch_autofix_mode", ["mode": "dry-run"]) == 1 })
+            #expect(try agent.metrics().value("pathwatch_config_reloads_total", ["result": "success"]) == 1)
+
+            try "autofix: [broken\n".write(to: agent.configFile, atomically: true, encoding: .utf8)
+            agent.signal(SIGHUP)
+            #expect(try eventually(within: 2) { try agent.metrics().value("pathwatch_config_reloads_total", ["result": "failure"]) == 1 })
+            #expect(try agent.metrics().value("pathwatch_autofix_mode", ["mode": "dry-run"]) == 1, "the last good mode stays")
+            #expect(agent.log.contains("keeping the last good configuration"))
+            #expect(try agent.get("/healthz").status == 200)
+        }
+    }
+
+    @Test func flagsOverrideTheFile() throws {
+        try withNamespace("flags") { ns in
+            let agent = try AgentProcess(in: ns, config: "autofix: on\n", arguments: ["--autofix", "dry-run"])
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try agent.metrics().value("pathwatch_autofix_mode", ["mode": "dry-run"]) == 1)
+        }
+    }
+
+    @Test func aBadConfigIsRefusedWithExitStatus2AndTouchesNothing() throws {
+        try withNamespace("badcfg") { ns in
+            let agent = try AgentProcess(in: ns, config: "listen: \"127.0.0.1:1\"\nautofx: on\n")
+            agent.process.waitUntilExit()
+            #expect(agent.process.terminationStatus == 2)
+            #expect(agent.log.contains("config.yaml:2"), "names the line: \(agent.log)")
+            #expect(agent.log.contains("autofx"), "names the key: \(agent.log)")
+            // Nothing was installed in the namespace: no nft tables, no extra routes.
+            #expect(try ns.exec(["nft", "list", "ruleset"]).isEmpty)
+        }
+    }
+
+    @Test func withoutCapNetAdminItSaysWhichCapabilityIsMissing() throws {
+        guard Shell.exists("setpriv") else {
+            Issue.record("setpriv (util-linux) is needed for this test")
+            return
+        }
+        try withNamespace("nocap") { ns in
+            let output = try ns.exec(
+                ["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", AgentProcess.binary, "run", "--listen", "127.0.0.1:0"],
+                check: false)
+            #expect(output.contains("CAP_NET_ADMIN"), "output: \(output)")
+            #expect(output.split(separator: "\n").count == 1, "one sentence: \(output)")
+        }
+    }
+
+    @Test func aListenAddressInUseIsAClearError() throws {
+        try withNamespace("busy") { ns in
+            let first = try AgentProcess(in: ns)
+            defer { first.stop() }
+            try first.waitUntilReady()
+            let output = try ns.exec([AgentProcess.binary, "run", "--listen", "127.0.0.1:\(first.port)"], check: false)
+            #expect(output.contains("127.0.0.1:\(first.port)"), "names the address: \(output)")
+        }
+    }
+}

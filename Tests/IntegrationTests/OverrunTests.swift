@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// With a deliberately small receive queue, a burst of kernel events overruns the subscription:
+/// the agent counts it, re-dumps, and its model matches the kernel afterwards.
+@Suite("Netlink overruns", .serialized, .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
+struct OverrunTests {
+    @Test func aRouteBurstIsCountedAndReconciled() throws {
+        try withNamespaces(["ovr", "peer"]) { nss in
+            let (node, peer) = (nss[0], nss[1])
+            try node.connect("net0", to: peer, "peer0", localAddress: "10.4.1.10/24", remoteAddress: "10.4.1.1/24")
+            let agent = try AgentProcess(in: node, config: "netlink:\n  receiveBufferBytes: 65536\nconntrack:\n  enabled: false\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            var batch = ""
+            for i in 0..<20_000 { batch += "route add 172.\(16 + i / 65536 % 16).\(i / 256 % 256).\(i % 256)/32 via 10.4.1.1\n" }
+            try node.exec(["ip", "-batch", "-"], input: batch)
+            #expect(try eventually(within: 5, every: 0.2) {
+                (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "rtnetlink"]) ?? 0) >= 1
+            }, "a 20k-route burst overruns a 64 KiB queue")
+            #expect(try eventually(within: 10, every: 0.2) {
+                let exported = try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1
+                return Int(exported) == (try IPView.routeCount(node, family: 4))
+            }, "the model matches `ip route` after the re-dump")
+            try node.exec(["ip", "route", "flush", "via", "10.4.1.1"])
+            #expect(try eventually(within: 10, every: 0.2) {
+                let exported = try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1
+                return Int(exported) == (try IPView.routeCount(node, family: 4))
+            })
+        }
+    }
+
+    @Test func aConntrackBurstIsCountedAndReconciled() throws {
+        try withNamespace("ctovr") { ns in
+            let agent = try AgentProcess(in: ns, config: "conntrack:\n  receiveBufferBytes: 65536\n")
+            defer { agent.stop() }
+            try ns.activateConntrack()
+            try agent.waitUntilReady()
+            // 5,000 UDP flows in a few tens of milliseconds: one per source port.
+            try ns.exec(["hping3", "-2", "-q", "-c", "5000", "-i", "u5", "-s", "20000", "-p", "9", "127.0.0.1"], check: false)
+            #expect(try eventually(within: 5, every: 0.2) {
+                (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "conntrack"]) ?? 0) >= 1
+            }, "the burst overruns a 64 KiB queue")
+            #expect(try eventually(within: 10, every: 0.2) {
+                let model = try agent.metrics().value("pathwatch_conntrack_flows") ?? -1
+                let kernel = try ns.exec(["conntrack", "-C"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                return model == Double(kernel)
+            }, "the model matches `conntrack -C` after the re-dump")
+        }
+    }
+}

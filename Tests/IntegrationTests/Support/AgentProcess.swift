@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+
+/// The real `pathwatch` binary, started inside a namespace and stopped by its PID.
+final class AgentProcess {
+    let namespace: Namespace
+    let port: Int
+    let process = Process()
+    let logFile: URL
+    let configFile: URL
+
+    /// The binary beside the test bundle: `swift build --build-tests` builds both.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["PATHWATCH_BIN"] { return path }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("pathwatch").path
+    }
+
+    private static let nextPort = Mutex<Int>(19400)
+
+    /// Starts the agent with `config` (YAML) and `arguments`, on a fresh loopback port.
+    init(in namespace: Namespace, config: String = "", arguments: [String] = []) throws {
+        self.namespace = namespace
+        port = Self.nextPort.withLock { port in
+            port += 1
+            return port
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pathwatch-test-\(namespace.name)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        logFile = directory.appendingPathComponent("agent.log")
+        configFile = directory.appendingPathComponent("config.yaml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
+        process.arguments =
+            ["netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "127.0.0.1:\(port)", "--log-format", "json"]
+            + arguments
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    deinit { stop() }
+
+    /// SIGTERM, then wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// GET a path on the agent, from inside its namespace. Returns (status, body).
+    func get(_ path: String) throws -> (status: Int, body: String) {
+        let output = try namespace.exec(
+            ["curl", "-s", "-m", "5", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"], check: false)
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let last = lines.last, let status = Int(last) else { return (0, output) }
+        return (status, lines.dropLast().joined(separator: "\n"))
+    }
+
+    /// Waits until `/readyz` answers 200 (the first full dump is in).
+    func waitUntilReady(timeout: Double = 15) throws {
+        let ready = try eventually(within: timeout, every: 0.1) {
+            guard process.isRunning else { return false }
+            return (try? get("/readyz").status) == 200
+        }
+        if !ready { throw AgentNotReady(log: log) }
+    }
+
+    struct AgentNotReady: Error, CustomStringConvertible {
+        var log: String
+        var description: String { "the agent did not become ready; its log:\n\(log)" }
+    }
+
+    /// The current `/metrics`, parsed.
+    func metrics() throws -> Metrics { Metrics(text: try get("/metrics").body) }
+}
+
+/// A parsed Prometheus text exposition: `series["name{label=\"v\"}"] = value`.
+struct Metrics {
+    var series: [String: Double] = [:]
+    let text: String
+
+    init(text: String) {
+        self.text = text
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            series[String(line[..<space])] = value
+        }
+    }
+
+    subscript(_ key: String) -> Double? { series[key] }
+
+    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        if labels.isEmpty { return series[name] }
+        let rendered = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ",")
+        if let v = series["\(name){\(rendered)}"] { return v }
+        // Label order in the exposition is the registration order; match regardless of it.
+        for (key, v) in series where key.hasPrefix(name + "{") {
+            let body = key.dropFirst(name.count + 1).dropLast()
+            let pairs = Set(body.split(separator: ",").map(String.init))
+            if pairs == Set(labels.map { "\($0.key)=\"\($0.value)\"" }) { return v }
+        }
+        return nil
+    }
+}
