@@ -47,6 +47,9 @@ public struct ConntrackFlow: Hashable, Sendable {
     public var timeout: UInt32?
     /// `CTA_TIMESTAMP`.
     public var timestamps: ConntrackTimestamps?
+    /// `CTA_TIMESTAMP_EVENT` (Linux 6.14+): when the kernel queued this event, in nanoseconds of
+    /// `CLOCK_REALTIME`; sent when `nf_conntrack_timestamp` is on. Not in older uapi headers.
+    public var eventTimestamp: UInt64?
     /// `CTA_COUNTERS_ORIG`.
     public var originalCounters: ConntrackCounters?
     /// `CTA_COUNTERS_REPLY`.
@@ -56,7 +59,7 @@ public struct ConntrackFlow: Hashable, Sendable {
         family: AddressFamily, id: UInt32? = nil, original: FlowTuple, reply: FlowTuple,
         status: ConntrackStatus = [], tcpState: TCPConntrackState? = nil, mark: UInt32? = nil,
         zone: UInt16? = nil, timeout: UInt32? = nil, timestamps: ConntrackTimestamps? = nil,
-        originalCounters: ConntrackCounters? = nil, replyCounters: ConntrackCounters? = nil
+        eventTimestamp: UInt64? = nil, originalCounters: ConntrackCounters? = nil, replyCounters: ConntrackCounters? = nil
     ) {
         self.family = family
         self.id = id
@@ -68,6 +71,7 @@ public struct ConntrackFlow: Hashable, Sendable {
         self.zone = zone
         self.timeout = timeout
         self.timestamps = timestamps
+        self.eventTimestamp = eventTimestamp
         self.originalCounters = originalCounters
         self.replyCounters = replyCounters
     }
@@ -98,6 +102,7 @@ public struct ConntrackFlow: Hashable, Sendable {
         var zone: UInt16?
         var timeout: UInt32?
         var timestamps: ConntrackTimestamps?
+        var eventTimestamp: UInt64?
         var originalCounters: ConntrackCounters?
         var replyCounters: ConntrackCounters?
         let attributes = try p.slice(NetfilterGenericHeader.size, p.count - NetfilterGenericHeader.size, c)
@@ -114,6 +119,7 @@ public struct ConntrackFlow: Hashable, Sendable {
             case 12: id = try a.u32Network("CTA_ID")
             case 18: zone = try a.u16Network("CTA_ZONE")
             case 20: timestamps = try ConntrackFlow.decodeTimestamps(a.payload)
+            case 27: eventTimestamp = try a.u64Network("CTA_TIMESTAMP_EVENT")
             default: break
             }
         }
@@ -125,7 +131,7 @@ public struct ConntrackFlow: Hashable, Sendable {
         self.init(
             family: header.family, id: id, original: original, reply: reply, status: status,
             tcpState: tcpState, mark: mark, zone: zone, timeout: timeout, timestamps: timestamps,
-            originalCounters: originalCounters, replyCounters: replyCounters
+            eventTimestamp: eventTimestamp, originalCounters: originalCounters, replyCounters: replyCounters
         )
     }
 

@@ -39,6 +39,12 @@ import Testing
         #expect(destroyed.originalCounters == ConntrackCounters(packets: 6, bytes: 325))
         #expect(destroyed.replyCounters == ConntrackCounters(packets: 5, bytes: 273))
         #expect(destroyed.timestamps == ConntrackTimestamps(start: 0x18EA_E83E_55EB_036D, stop: 0x18EA_E83E_64F2_9F34))
+        // CTA_TIMESTAMP_EVENT: each event is stamped when queued, in order. The NEW event's stamp
+        // precedes CTA_TIMESTAMP_START by microseconds (the start is taken at confirmation).
+        let stamps = events.compactMap(\.flow.eventTimestamp)
+        #expect(stamps.count == events.count)
+        #expect(stamps == stamps.sorted())
+        #expect(stamps[0] == 1_795_502_755_887_643_001)
     }
 
     @Test func tcp6Flow() throws {
