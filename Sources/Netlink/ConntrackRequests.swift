@@ -19,9 +19,12 @@ extension NetlinkRequest {
     }
 
     /// Table size and limit (`conntrack -C`): `IPCTNL_MSG_CT_GET_STATS`, one reply.
+    ///
+    /// The kernel flags that single reply `NLM_F_MULTI` yet sends no `NLMSG_DONE` after it, so
+    /// the request asks for an ACK (`NLM_F_ACK`) to mark the end of the answer.
     public static func conntrackGlobalStatistics() -> NetlinkRequest {
         NetlinkRequest(
-            type: ConntrackMessageType.getStatistics, flags: [.request],
+            type: ConntrackMessageType.getStatistics, flags: [.request, .ack],
             familyHeader: NetfilterGenericHeader(family: .unspecified).bytes
         )
     }

@@ -16,7 +16,7 @@ import Testing
         for event in events {
             let flow = event.flow
             #expect(flow.family == .inet)
-            #expect(flow.id == 0x1994_3AD1)
+            #expect(flow.id == 0x391F_2C49)
             #expect(flow.original == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .tcp, sourcePort: 40001, destinationPort: 8080))
             #expect(flow.reply == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .tcp, sourcePort: 8080, destinationPort: 40001))
             #expect(flow.mark == nil)
@@ -38,13 +38,13 @@ import Testing
         #expect(destroyed.timeout == 119)
         #expect(destroyed.originalCounters == ConntrackCounters(packets: 6, bytes: 325))
         #expect(destroyed.replyCounters == ConntrackCounters(packets: 5, bytes: 273))
-        #expect(destroyed.timestamps == ConntrackTimestamps(start: 0x18EA_E83E_55EB_036D, stop: 0x18EA_E83E_64F2_9F34))
+        #expect(destroyed.timestamps == ConntrackTimestamps(start: 1_795_503_035_272_412_313, stop: 1_795_503_035_528_386_548))
         // CTA_TIMESTAMP_EVENT: each event is stamped when queued, in order. The NEW event's stamp
         // precedes CTA_TIMESTAMP_START by microseconds (the start is taken at confirmation).
         let stamps = events.compactMap(\.flow.eventTimestamp)
         #expect(stamps.count == events.count)
         #expect(stamps == stamps.sorted())
-        #expect(stamps[0] == 1_795_502_755_887_643_001)
+        #expect(stamps[0] == 1_795_503_035_272_407_701)
     }
 
     @Test func tcp6Flow() throws {
@@ -52,7 +52,7 @@ import Testing
         #expect(events.map(\.type) == [.new] + Array(repeating: .update, count: 6) + [.destroy])
         let flow = events[0].flow
         #expect(flow.family == .inet6)
-        #expect(flow.id == 0x1193_91E1)
+        #expect(flow.id == 0xCB46_39B1)
         #expect(flow.original == FlowTuple(source: loopback6, destination: loopback6, protocolNumber: .tcp, sourcePort: 40002, destinationPort: 8080))
         #expect(flow.reply.sourcePort == 8080)
         #expect(flow.tcpState == .synSent)
@@ -90,14 +90,18 @@ import Testing
         let messages = try ConntrackFixture.dump.messages
         #expect(messages.count == 3)  // two flows, then NLMSG_DONE
         let flows = try messages.dropLast().map { bytes in try withMessage(bytes) { try ConntrackFlow($0) } }
-        #expect(flows.count == 2)
-        #expect(flows[0].original.destinationPort == 8081)
-        #expect(flows[0].tcpState == .established)
-        #expect(flows[0].mark == 0)  // dumps include a zero mark; events omit it
-        #expect(flows[0].timestamps?.stop == nil)
-        #expect(flows[1].original.protocolNumber == .udp)
-        #expect(flows[1].original.sourcePort == 40005)
-        #expect(flows[1].zone == 7)
+        // Rows come in hash-table order, which changes from recording to recording.
+        let tcp = try #require(flows.first { $0.original.protocolNumber == .tcp })
+        let udp = try #require(flows.first { $0.original.protocolNumber == .udp })
+        #expect(tcp.original.sourcePort == 40004)
+        #expect(tcp.original.destinationPort == 8081)
+        #expect(tcp.tcpState == .established)
+        #expect(tcp.mark == 0)  // dumps include a zero mark; events omit it
+        #expect(tcp.timestamps?.stop == nil)
+        #expect(tcp.originalCounters != nil)
+        #expect(udp.original.sourcePort == 40005)
+        #expect(udp.zone == 7)
+        #expect(udp.mark == 0x2A)
         // A dump row is IPCTNL_MSG_CT_NEW without NLM_F_CREATE: as an event it reads as an update.
         #expect(try withMessage(messages[0]) { try ConntrackEvent($0)?.type } == .update)
     }
@@ -111,7 +115,10 @@ import Testing
     }
 
     @Test func globalStatistics() throws {
-        let global = try withMessage(try ConntrackFixture.statsGlobal.bytes) { try ConntrackGlobalStatistics($0) }
+        let messages = try ConntrackFixture.statsGlobal.messages
+        // The reply (flagged NLM_F_MULTI by the kernel), then the ACK the request asked for.
+        #expect(messages.map { $0[4] } == [5, 2])
+        let global = try withMessage(messages[0]) { try ConntrackGlobalStatistics($0) }
         #expect(global == ConntrackGlobalStatistics(entries: 0, maxEntries: 262_144))
     }
 }
