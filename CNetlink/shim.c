@@ -1,4 +1,7 @@
+#define _GNU_SOURCE  // for setns(2) in <sched.h>
 #include "CNetlink.h"
+
+#include <sched.h>
 
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +11,8 @@
 size_t cnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }
 
 size_t cnl_nlmsg_align(size_t len) { return NLMSG_ALIGN(len); }
+
+int cnl_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
 
 uint16_t cnl_nfnl_msg_type(uint16_t type) { return NFNL_MSG_TYPE(type); }
 

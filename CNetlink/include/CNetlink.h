@@ -25,6 +25,10 @@ size_t cnl_nlmsg_align(size_t len);
 /// NFNL_MSG_TYPE is a function-like macro: the nfnetlink message type without the subsystem.
 uint16_t cnl_nfnl_msg_type(uint16_t type);
 
+/// setns(2) is declared only under _GNU_SOURCE, which Swift's Glibc module does not define.
+/// Moves the calling thread into the network namespace `fd` refers to; -1 with errno on failure.
+int cnl_setns_net(int fd);
+
 /// A ctnetlink flow as libnetfilter_conntrack decodes it; addresses in network byte order.
 struct cnl_flow {
     uint8_t family;

@@ -1,0 +1,63 @@
+import Netlink
+
+/// A subscription to conntrack events (`NFNLGRP_CONNTRACK_NEW`, `_UPDATE`, `_DESTROY`) of the
+/// network namespace of the thread that creates it.
+///
+/// Overruns are reported, never hidden: this socket does not set `NETLINK_NO_ENOBUFS`, and it
+/// never sets `NETLINK_BROADCAST_SEND_ERROR` either (with it, ctnetlink delivery becomes
+/// "reliable" and the kernel drops *packets* when this consumer is slow). After an
+/// ``NetlinkError/Kind/overrun`` the caller re-dumps with ``ConntrackClient/dumpFlows(family:)``.
+///
+/// Receives block: run them on a dedicated thread, never on Swift concurrency's pool. Owned by
+/// one thread at a time.
+public final class ConntrackEventSocket: @unchecked Sendable {
+    public let socket: NetlinkSocket
+    /// The receive queue size the kernel granted (it reports twice the requested bytes).
+    public let receiveBufferSize: Int
+
+    /// - Parameters:
+    ///   - groups: the event groups to join; all three by default.
+    ///   - receiveBufferBytes: requested with `SO_RCVBUFFORCE` (root), else capped `SO_RCVBUF`.
+    ///   - timeoutMilliseconds: how long ``receiveEvents(_:)`` waits before returning false.
+    public init(
+        groups: [ConntrackGroup] = ConntrackGroup.allEvents,
+        receiveBufferBytes: Int = 8 << 20,
+        timeoutMilliseconds: Int = 1000
+    ) throws(NetlinkError) {
+        socket = try NetlinkSocket(bus: .netfilter)
+        receiveBufferSize = try socket.setReceiveBufferSize(receiveBufferBytes)
+        try socket.setReceiveTimeout(milliseconds: timeoutMilliseconds)
+        for group in groups {
+            try socket.join(group: group.rawValue)
+        }
+    }
+
+    /// Receives one datagram and hands each conntrack event in it to `body`.
+    ///
+    /// Returns false when the timeout passed without data. Throws ``NetlinkError/Kind/overrun``
+    /// when the kernel dropped events (ENOBUFS), and ``NetlinkError/Kind/decode(_:)`` for a
+    /// malformed message, after every well-formed event of the datagram was delivered.
+    public func receiveEvents(_ body: (ConntrackEvent) -> Void) throws(NetlinkError) -> Bool {
+        let operation = "receive conntrack events"
+        return try socket.receive(operation) { datagram throws(NetlinkError) in
+            var firstError: DecodeError?
+            var messages = MessageIterator(datagram)
+            while true {
+                let message: NetlinkMessage?
+                do throws(DecodeError) {
+                    message = try messages.next()
+                } catch {
+                    if firstError == nil { firstError = error }
+                    break  // A bad nlmsg_len: the rest of the datagram cannot be framed.
+                }
+                guard let message else { break }
+                do throws(DecodeError) {
+                    if let event = try ConntrackEvent(message) { body(event) }
+                } catch {
+                    if firstError == nil { firstError = error }
+                }
+            }
+            if let firstError { throw NetlinkError(operation, .decode(firstError)) }
+        }
+    }
+}
