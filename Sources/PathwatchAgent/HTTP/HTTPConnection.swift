@@ -166,6 +166,8 @@ struct HTTPConnection {
     ) async throws {
         let channel = self.channel.channel
         self.state.markClosing()
+        // On shutdown, close at once rather than keep the server waiting.
+        guard !self.state.isShuttingDown else { return }
         try? await channel.close(mode: .output).get()
         let deadline = channel.eventLoop.scheduleTask(in: self.lingerTime) {
             channel.close(promise: nil)

@@ -7,6 +7,7 @@ final class HTTPConnectionState: Sendable {
     private struct State {
         var busy = false
         var closing = false
+        var shuttingDown = false
     }
 
     private let state = Mutex(State())
@@ -52,11 +53,17 @@ final class HTTPConnectionState: Sendable {
     func shutDown() {
         let idle = self.state.withLock { state in
             state.closing = true
+            state.shuttingDown = true
             return !state.busy
         }
         if idle {
             self.channel.close(promise: nil)
         }
+    }
+
+    /// Whether graceful shutdown has begun (the server then closes without lingering).
+    var isShuttingDown: Bool {
+        self.state.withLock { $0.shuttingDown }
     }
 
     /// Idle timeout: whether the connection is between requests and may be closed.
