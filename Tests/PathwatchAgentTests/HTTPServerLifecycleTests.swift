@@ -72,6 +72,21 @@ struct HTTPServerLifecycleTests {
         }
     }
 
+    @Test("Cancelling run() stops the server and closes its connections")
+    func cancellation() async throws {
+        let server = makeServer()
+        let run = Task { try await server.run() }
+        let port = try #require(try await server.boundAddress.port)
+        let client = try await RawHTTPClient.connect(port: port)
+        #expect(try await client.request("/healthz").statusCode == 200)
+        run.cancel()
+        _ = await run.result
+        #expect(try await client.waitForClose(timeout: .seconds(5)))
+        await #expect(throws: RawHTTPClient.ClientError.self) {
+            _ = try await RawHTTPClient.connect(port: port)
+        }
+    }
+
     @Test("Binding a port in use fails with a one-sentence message naming the address")
     func bindFailure() async throws {
         try await withRunningServer(makeServer()) { port in

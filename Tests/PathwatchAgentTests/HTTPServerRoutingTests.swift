@@ -133,3 +133,31 @@ struct HTTPServerRoutingTests {
         }
     }
 }
+
+@Suite("HTTP endpoint: protocol switches", .serialized, .timeLimit(.minutes(1)))
+struct HTTPServerUpgradeTests {
+    @Test("A request asking for an upgrade is served without switching and the connection is closed")
+    func upgradeIsNotHonoured() async throws {
+        try await withRunningServer(makeServer()) { port in
+            let client = try await RawHTTPClient.connect(port: port)
+            let response = try await client.request(
+                "/healthz", headers: ["Connection: Upgrade", "Upgrade: websocket"])
+            #expect(response.statusCode == 200)
+            #expect(response.header("Connection") == "close")
+            #expect(try await client.waitForClose(timeout: .seconds(5)))
+        }
+    }
+
+    @Test("CONNECT is 405 and the connection is closed")
+    func connect() async throws {
+        try await withRunningServer(makeServer()) { port in
+            let client = try await RawHTTPClient.connect(port: port)
+            try await client.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+            // NIO frames any response to CONNECT without a body or Content-Length.
+            let response = try await client.readResponse(bodyless: true)
+            #expect(response.statusCode == 405)
+            #expect(response.header("Allow") == "GET, HEAD")
+            #expect(try await client.waitForClose(timeout: .seconds(5)))
+        }
+    }
+}

@@ -147,8 +147,10 @@ struct HTTPConnection {
         }
         let responseVersion: HTTPVersion = version.minor == 0 ? .http1_0 : .http1_1
         let head = HTTPResponseHead(version: responseVersion, status: response.status, headers: headers)
-        let sendsBody =
-            request?.method != .HEAD && response.status.mayHaveResponseBody && !response.body.isEmpty
+        // NIO's encoder frames responses to HEAD and CONNECT without a body (and for CONNECT also
+        // without Content-Length), and fails body writes for them.
+        let bodylessMethod = request?.method == .HEAD || request?.method == .CONNECT
+        let sendsBody = !bodylessMethod && response.status.mayHaveResponseBody && !response.body.isEmpty
 
         let channel = self.channel.channel
         channel.write(HTTPServerResponsePart.head(head), promise: nil)

@@ -141,6 +141,11 @@ public final class HTTPServer: Service {
             return try await bootstrap.bind(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try AcceptedConnection(channel: channel, limits: limits, statistics: statistics, logger: logger)
+                }.flatMapErrorThrowing { error in
+                    // NIO leaves a connection whose set-up failed open; close it here.
+                    logger.warning("Cannot set up HTTP connection", metadata: ["error": "\(error)"])
+                    channel.close(promise: nil)
+                    throw error
                 }
             }
         } catch {
