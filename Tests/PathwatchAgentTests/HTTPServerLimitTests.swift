@@ -161,3 +161,42 @@ struct HTTPServerLimitTests {
         }
     }
 }
+
+@Suite("HTTP endpoint: random input", .serialized, .timeLimit(.minutes(1)))
+struct HTTPServerRandomInputTests {
+    /// SplitMix64, so that a failure can be reproduced.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            self.state &+= 0x9E37_79B9_7F4A_7C15
+            var z = self.state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("Random bytes and mangled requests never take the server down")
+    func randomInput() async throws {
+        var random = SeededGenerator(state: 42)
+        let valid = Array("GET /metrics?a=b HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n".utf8)
+        try await withRunningServer(makeServer(limits: HTTPLimits(maxRequestHeadBytes: 256))) { port in
+            for round in 0..<120 {
+                var bytes: [UInt8]
+                if round % 2 == 0 {
+                    bytes = (0..<Int.random(in: 1...400, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                } else {
+                    bytes = valid
+                    for _ in 0..<Int.random(in: 1...4, using: &random) {
+                        bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                    }
+                }
+                let client = try await RawHTTPClient.connect(port: port)
+                try? await client.send(bytes + Array("\r\n\r\n".utf8))
+                client.close()
+            }
+            let client = try await RawHTTPClient.connect(port: port)
+            #expect(try await client.request("/healthz").statusCode == 200)
+        }
+    }
+}
