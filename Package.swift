@@ -77,7 +77,15 @@ let package = Package(
         .testTarget(name: "PathwatchCoreTests", dependencies: ["PathwatchCore", "Netlink"], swiftSettings: strict),
         .testTarget(
             name: "PathwatchAgentTests",
-            dependencies: ["PathwatchAgent", "PathwatchCore", "Netlink"],
+            dependencies: [
+                "PathwatchAgent", "PathwatchCore", "Netlink",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["Netlink"], swiftSettings: strict),

@@ -1,0 +1,188 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Serves the requests of one connection, one after another, until the client or the server ends it.
+///
+/// Responses are written with `Channel.writeAndFlush` and awaited, so a response is on the wire
+/// before the connection is closed and before the next request is read.
+struct HTTPConnection {
+    let channel: NIOAsyncChannel<HTTPRequestEvent, Never>
+    let state: HTTPConnectionState
+    let handler: any HTTPEndpointHandler
+    let limits: HTTPLimits
+    let statistics: HTTPServerStatistics
+    let logger: Logger
+
+    /// How long a connection the server ends stays half-open (output closed) while the
+    /// client's unread bytes are discarded, so that the client reads the last response instead
+    /// of a connection reset.
+    var lingerTime: TimeAmount {
+        min(.seconds(2), TimeAmount(self.limits.idleTimeout))
+    }
+
+    func run() async {
+        do {
+            try await self.channel.executeThenClose { inbound, _ in
+                var events = inbound.makeAsyncIterator()
+                if try await self.serveRequests(&events) {
+                    try await self.linger(&events)
+                }
+            }
+        } catch {
+            self.logger.debug("HTTP connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// - Returns: whether the server ends the connection after a final response (and should linger).
+    private func serveRequests(
+        _ events: inout NIOAsyncChannelInboundStream<HTTPRequestEvent>.AsyncIterator
+    ) async throws -> Bool {
+        while let event = try await events.next() {
+            let head: HTTPRequestHead
+            switch event {
+            case .rejected(let rejection):
+                try await self.reject(rejection, request: nil)
+                return true
+            case .part(.head(let requestHead)):
+                head = requestHead
+            case .part(.body), .part(.end):
+                continue  // Cannot happen: bodies are consumed below.
+            }
+
+            guard self.state.beginRequest() else { return false }
+            let started = ContinuousClock.now
+            var closeAfterResponse = !head.isKeepAlive || head.asksForUpgrade
+
+            if head.announcesBody {
+                guard let length = head.announcedContentLength, length <= self.limits.maxRequestBodyBytes else {
+                    try await self.reject(.bodyTooLarge, request: head)
+                    return true
+                }
+                closeAfterResponse = true
+            }
+            // Read up to the end of the request; a body within the limit is discarded.
+            readToEnd: while let event = try await events.next() {
+                switch event {
+                case .part(.end): break readToEnd
+                case .part(.body), .part(.head): continue
+                case .rejected(let rejection):
+                    try await self.reject(rejection, request: head)
+                    return true
+                }
+            }
+
+            let response = await self.response(to: head)
+            closeAfterResponse = closeAfterResponse || self.state.isClosing
+            try await self.write(response, request: head, keepAlive: !closeAfterResponse)
+            self.logger.debug(
+                "HTTP request",
+                metadata: [
+                    "method": "\(head.method.rawValue)",
+                    "path": "\(HTTPRouter.path(of: head.uri))",
+                    "status": "\(response.status.code)",
+                    "bytes": "\(response.body.count)",
+                    "duration": "\(ContinuousClock.now - started)",
+                ]
+            )
+            guard self.state.endRequest(), !closeAfterResponse else { return true }
+        }
+        return false
+    }
+
+    private func response(to head: HTTPRequestHead) async -> HTTPResponseBody {
+        switch HTTPRouter.decide(method: head.method, uri: head.uri) {
+        case .serve(.metrics): await self.handler.metrics()
+        case .serve(.findings): await self.handler.findings()
+        case .serve(.health): await self.handler.health()
+        case .serve(.readiness): await self.handler.readiness()
+        case .notFound: .text("not found", status: .notFound)
+        case .methodNotAllowed: .text("method not allowed", status: .methodNotAllowed)
+        }
+    }
+
+    /// Answers a refused request and marks the connection as ending.
+    private func reject(_ rejection: RequestRejection, request: HTTPRequestHead?) async throws {
+        self.state.markClosing()
+        self.statistics.recordRejection(rejection)
+        let metadata: Logger.Metadata = [
+            "peer": "\(self.channel.channel.remoteAddress.map { "\($0)" } ?? "unknown")",
+            "status": "\(rejection.status.code)",
+        ]
+        switch rejection {
+        case .headTooLarge:
+            self.logger.warning(
+                "Refusing HTTP request: head larger than \(self.limits.maxRequestHeadBytes) bytes",
+                metadata: metadata
+            )
+        case .bodyTooLarge:
+            self.logger.warning(
+                "Refusing HTTP request: body larger than \(self.limits.maxRequestBodyBytes) bytes",
+                metadata: metadata
+            )
+        case .malformed:
+            self.logger.debug("Refusing malformed HTTP request", metadata: metadata)
+        }
+        let text: String
+        switch rejection {
+        case .headTooLarge: text = "request head too large"
+        case .bodyTooLarge: text = "request body not accepted"
+        case .malformed: text = "bad request"
+        }
+        try await self.write(.text(text, status: rejection.status), request: request, keepAlive: false)
+    }
+
+    private func write(_ response: HTTPResponseBody, request: HTTPRequestHead?, keepAlive: Bool) async throws {
+        let version = request?.version ?? .http1_1
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        if response.status == .methodNotAllowed {
+            headers.add(name: "Allow", value: HTTPRouter.allowedMethods)
+        }
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if version.major == 1 && version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        let responseVersion: HTTPVersion = version.minor == 0 ? .http1_0 : .http1_1
+        let head = HTTPResponseHead(version: responseVersion, status: response.status, headers: headers)
+        // NIO's encoder frames responses to HEAD and CONNECT without a body (and for CONNECT also
+        // without Content-Length), and fails body writes for them.
+        let bodylessMethod = request?.method == .HEAD || request?.method == .CONNECT
+        let sendsBody = !bodylessMethod && response.status.mayHaveResponseBody && !response.body.isEmpty
+
+        let channel = self.channel.channel
+        channel.write(HTTPServerResponsePart.head(head), promise: nil)
+        if sendsBody {
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
+        }
+        self.statistics.recordResponse(statusCode: Int(response.status.code))
+        try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+    }
+
+    /// After the last response: closes the output, discards whatever the client still sends until
+    /// it closes its side or `lingerTime` passes, then the connection is closed.
+    private func linger(
+        _ events: inout NIOAsyncChannelInboundStream<HTTPRequestEvent>.AsyncIterator
+    ) async throws {
+        let channel = self.channel.channel
+        self.state.markClosing()
+        // On shutdown, close at once rather than keep the server waiting.
+        guard !self.state.isShuttingDown else { return }
+        try? await channel.close(mode: .output).get()
+        let deadline = channel.eventLoop.scheduleTask(in: self.lingerTime) {
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        while try await events.next() != nil {}
+    }
+}
+
+extension HTTPRequestHead {
+    /// Whether the client asks to switch protocols (`CONNECT`, or `Connection: upgrade`). The
+    /// decoder stops parsing after such a request, so the connection cannot serve another one.
+    var asksForUpgrade: Bool {
+        self.method == .CONNECT || self.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+    }
+}

@@ -1,0 +1,47 @@
+/// Resource limits of the HTTP endpoint. The defaults suit a scrape endpoint on a node.
+///
+/// Out-of-range values are clamped when the server starts (sizes and counts to at least 1, the body
+/// limit to at least 0, the idle timeout to at least 1 ms), so a bad configuration cannot crash it.
+public struct HTTPLimits: Sendable, Hashable {
+    /// Largest request head (request line and header fields, including line ends) accepted.
+    /// A larger head is answered with `431 Request Header Fields Too Large` and the connection is closed.
+    public var maxRequestHeadBytes: Int
+    /// Largest request body accepted (and discarded). The endpoint serves only `GET` and `HEAD`, so
+    /// the default is 0: any request that announces a body is answered with `413 Content Too Large`
+    /// and the connection is closed. A request whose body is within this limit is served and the
+    /// connection is then closed. Chunked request bodies are always refused.
+    public var maxRequestBodyBytes: Int
+    /// A connection with no traffic in either direction for this long is closed.
+    public var idleTimeout: Duration
+    /// Connections open at once. Connections beyond this are closed as soon as they are accepted.
+    public var maxConnections: Int
+    /// Listen backlog of the server socket.
+    public var listenBacklog: Int
+
+    public init(
+        maxRequestHeadBytes: Int = 16 * 1024,
+        maxRequestBodyBytes: Int = 0,
+        idleTimeout: Duration = .seconds(30),
+        maxConnections: Int = 256,
+        listenBacklog: Int = 256
+    ) {
+        self.maxRequestHeadBytes = maxRequestHeadBytes
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.listenBacklog = listenBacklog
+    }
+}
+
+extension HTTPLimits {
+    /// The limits with out-of-range values clamped, as the server applies them.
+    var clamped: HTTPLimits {
+        HTTPLimits(
+            maxRequestHeadBytes: max(1, self.maxRequestHeadBytes),
+            maxRequestBodyBytes: max(0, self.maxRequestBodyBytes),
+            idleTimeout: max(.milliseconds(1), self.idleTimeout),
+            maxConnections: max(1, self.maxConnections),
+            listenBacklog: max(1, self.listenBacklog)
+        )
+    }
+}
