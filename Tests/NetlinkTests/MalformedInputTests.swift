@@ -42,7 +42,7 @@ struct MalformedInputTests {
 
     @Test(arguments: fixtures)
     func randomCorruptionNeverTraps(fixture: String) throws {
-        var generator = SplitMix64(seed: 0x5EED)
+        var generator = SplitMix64(state: 0x5EED)
         let messages = try Fixture.messages(fixture)
         for _ in 0..<2000 {
             var bytes = messages[Int(generator.next() % UInt64(messages.count))]
@@ -93,15 +93,3 @@ struct MalformedInputTests {
     }
 }
 
-/// A small deterministic generator, so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -26,6 +26,7 @@ struct FakeEndpointHandler: HTTPEndpointHandler {
     func health() async -> HTTPResponseBody { .text("ok") }
 
     func readiness() async -> HTTPResponseBody { .text("not ready", status: .serviceUnavailable) }
+    func state() async -> HTTPResponseBody { .json(Array(#"{"links":[]}"#.utf8)) }
 }
 
 /// A one-shot latch: `wait()` suspends until `open()`; `entered()` reports the first waiter.

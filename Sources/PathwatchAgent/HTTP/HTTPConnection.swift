@@ -96,6 +96,7 @@ struct HTTPConnection {
         case .serve(.findings): await self.handler.findings()
         case .serve(.health): await self.handler.health()
         case .serve(.readiness): await self.handler.readiness()
+        case .serve(.state): await self.handler.state()
         case .notFound: .text("not found", status: .notFound)
         case .methodNotAllowed: .text("method not allowed", status: .methodNotAllowed)
         }

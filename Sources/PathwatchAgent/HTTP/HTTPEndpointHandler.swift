@@ -49,4 +49,6 @@ public protocol HTTPEndpointHandler: Sendable {
     func health() async -> HTTPResponseBody
     /// `GET /readyz`: readiness.
     func readiness() async -> HTTPResponseBody
+    /// `GET /state`: the agent's model of the node (links, addresses, routes, rules, endpoints).
+    func state() async -> HTTPResponseBody
 }

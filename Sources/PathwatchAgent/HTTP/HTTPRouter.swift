@@ -1,11 +1,12 @@
 import NIOHTTP1
 
-/// The four resources of the endpoint.
+/// The resources of the endpoint.
 enum HTTPRoute: Sendable, Hashable, CaseIterable {
     case metrics
     case findings
     case health
     case readiness
+    case state
 
     var path: String {
         switch self {
@@ -13,6 +14,7 @@ enum HTTPRoute: Sendable, Hashable, CaseIterable {
         case .findings: "/findings"
         case .health: "/healthz"
         case .readiness: "/readyz"
+        case .state: "/state"
         }
     }
 }

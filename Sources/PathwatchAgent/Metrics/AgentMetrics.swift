@@ -37,6 +37,17 @@ public final class AgentMetrics: Sendable {
     private let conntrackActive: Gauge
     private let conntrackFlows: Gauge
     private let findings: [FindingKind: Gauge]
+    private let http: Mutex<HTTPSeries>
+
+    private struct HTTPSeries {
+        var responses: [Int: KernelCounter]
+        var rejected: KernelCounter
+        var headTooLarge: KernelCounter
+        var bodyTooLarge: KernelCounter
+        var malformed: KernelCounter
+        var idleTimeouts: KernelCounter
+        var open: Gauge
+    }
 
     /// The netlink subscriptions whose overruns are counted separately.
     public enum NetlinkSource: String, Sendable, CaseIterable {
@@ -116,6 +127,19 @@ public final class AgentMetrics: Sendable {
         findings = Dictionary(uniqueKeysWithValues: FindingKind.allCases.map {
             ($0, r.gauge(name: "pathwatch_findings", labels: [("kind", $0.rawValue)], help: findingHelp))
         })
+        let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
+        let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
+        http = Mutex(
+            HTTPSeries(
+                responses: Dictionary(uniqueKeysWithValues: (1...5).map {
+                    ($0, KernelCounter(r.counter(name: "pathwatch_http_responses_total", labels: [("code", "\($0)xx")], help: responseHelp)))
+                }),
+                rejected: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "connection_limit")], help: rejectedHelp)),
+                headTooLarge: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "head_too_large")], help: rejectedHelp)),
+                bodyTooLarge: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "body_too_large")], help: rejectedHelp)),
+                malformed: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "malformed")], help: rejectedHelp)),
+                idleTimeouts: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "idle_timeout")], help: rejectedHelp)),
+                open: r.gauge(name: "pathwatch_http_open_connections", help: "HTTP connections open now.")))
     }
 
     public func setAutofixMode(_ mode: AutofixMode) {
@@ -149,6 +173,18 @@ public final class AgentMetrics: Sendable {
                 counters[name] = counter
                 counter.set(entry.value)
             }
+        }
+    }
+
+    public func setHTTPStatistics(_ snapshot: HTTPServerStatistics.Snapshot) {
+        http.withLock { series in
+            for (statusClass, counter) in series.responses { counter.set(UInt64(snapshot.responses(statusClass: statusClass))) }
+            series.rejected.set(UInt64(snapshot.rejectedConnections))
+            series.headTooLarge.set(UInt64(snapshot.requestHeadTooLarge))
+            series.bodyTooLarge.set(UInt64(snapshot.requestBodyTooLarge))
+            series.malformed.set(UInt64(snapshot.malformedRequests))
+            series.idleTimeouts.set(UInt64(snapshot.idleTimeouts))
+            series.open.set(Int64(snapshot.openConnections))
         }
     }
 

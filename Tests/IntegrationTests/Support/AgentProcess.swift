@@ -30,7 +30,7 @@ final class AgentProcess {
         logFile = directory.appendingPathComponent("agent.log")
         configFile = directory.appendingPathComponent("config.yaml")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
         process.arguments =
             ["netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "127.0.0.1:\(port)", "--log-format", "json"]
@@ -71,7 +71,7 @@ final class AgentProcess {
 
     /// Waits until `/readyz` answers 200 (the first full dump is in).
     func waitUntilReady(timeout: Double = 15) throws {
-        let ready = try eventually(within: timeout, every: 0.1) {
+        let ready = eventually(within: timeout, every: 0.1) {
             guard process.isRunning else { return false }
             return (try? get("/readyz").status) == 200
         }

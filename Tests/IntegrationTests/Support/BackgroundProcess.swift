@@ -7,7 +7,7 @@ final class BackgroundProcess {
 
     init(_ command: [String], in namespace: Namespace, name: String) throws {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("pathwatch-test-\(namespace.name)-\(name).out")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
         process.arguments = ["netns", "exec", namespace.name] + command

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import NIOPosix
+import PathwatchCore
+import ServiceLifecycle
+import Synchronization
+
+/// Builds the agent's parts from a configuration and runs them until SIGTERM or SIGINT.
+public enum Agent {
+    /// Exit statuses `pathwatch run` returns.
+    public enum ExitStatus: Int32 {
+        case clean = 0
+        case failed = 1
+        /// Bad configuration, bad flags or missing privileges: nothing on the node was touched.
+        case refused = 2
+    }
+
+    public static func run(loader: ConfigLoader, version: String, commit: String) async -> ExitStatus {
+        let config: AgentConfig
+        do {
+            config = try loader.load()
+        } catch {
+            printError("pathwatch: configuration refused: \(error)")
+            return .refused
+        }
+        let logSettings = LogSettings(level: config.logLevel, format: config.logFormat)
+        LoggingSystem.bootstrap { label in AgentLogHandler(label: label, settings: logSettings) }
+        let logger = Logger(label: "pathwatch")
+
+        if let message = Capabilities.missingPrivilegeMessage(conntrackEnabled: config.conntrack.enabled) {
+            printError("pathwatch: \(message)")
+            return .refused
+        }
+
+        let metrics = AgentMetrics(version: version, commit: commit)
+        metrics.setAutofixMode(config.autofix)
+        var required: Set<String> = [RtnetlinkWatcher.readinessPart]
+        if config.conntrack.enabled { required.insert(ConntrackWatcher.readinessPart) }
+        let state = LiveNodeState(requiredParts: required)
+        let findings = FindingsRegistry()
+        let conntrack = config.conntrack.enabled ? LiveConntrackTable() : nil
+        let server = Mutex<HTTPServer?>(nil)
+        let endpoint = AgentEndpoint(
+            state: state, conntrack: conntrack, metrics: metrics, findings: findings,
+            httpStatistics: { server.withLock { $0?.statistics.snapshot() } }, logger: logger)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let limits = HTTPLimits(
+            maxRequestHeadBytes: config.http.maxRequestHeadBytes,
+            idleTimeout: .milliseconds(Int64(config.http.idleTimeoutSeconds * 1000)),
+            maxConnections: config.http.maxConnections)
+        let http = HTTPServer(
+            host: config.listen.host, port: config.listen.port, limits: limits, handler: endpoint,
+            logger: logger, eventLoopGroup: group)
+        server.withLock { $0 = http }
+
+        var services: [any Service] = [
+            RtnetlinkWatcher(state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, logger: logger),
+            http,
+        ]
+        if let conntrack {
+            services.append(ConntrackWatcher(table: conntrack, state: state, metrics: metrics, settings: config.conntrack, logger: logger))
+        }
+        services.append(
+            ConfigReloader(
+                loader: loader, initial: config, logger: logger,
+                onResult: { metrics.countConfigReload(success: $0) },
+                onChange: { old, new in
+                    logSettings.update(level: new.logLevel, format: new.logFormat)
+                    if old.autofix != new.autofix {
+                        metrics.setAutofixMode(new.autofix)
+                        logger.notice("auto-fix mode changed", metadata: ["from": "\(old.autofix.rawValue)", "to": "\(new.autofix.rawValue)"])
+                    }
+                    if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack {
+                        logger.warning("listen, http, netlink and conntrack settings take effect at the next restart")
+                    }
+                }))
+
+        logger.info(
+            "pathwatch starting",
+            metadata: [
+                "version": "\(version)", "listen": "\(config.listen)", "autofix": "\(config.autofix.rawValue)",
+                "config": "\(loader.path ?? "(defaults)")",
+            ])
+        let serviceGroup = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        let status: ExitStatus
+        do {
+            try await serviceGroup.run()
+            logger.info("pathwatch stopped")
+            status = .clean
+        } catch {
+            logger.critical("pathwatch stopped on an error", metadata: ["error": "\(error)"])
+            printError("pathwatch: \(error)")
+            status = .failed
+        }
+        try? await group.shutdownGracefully()
+        return status
+    }
+}
+
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    FileHandle.standardError.write(Data(line.utf8))
+}

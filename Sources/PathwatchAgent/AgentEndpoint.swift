@@ -1,0 +1,75 @@
+import Logging
+import NIOHTTP1
+import PathwatchCore
+
+/// What the HTTP endpoint serves. Read-only: every path reads the model, the metrics or the
+/// findings and changes nothing on the node.
+final class AgentEndpoint: HTTPEndpointHandler {
+    private let state: LiveNodeState
+    private let conntrack: LiveConntrackTable?
+    private let metrics: AgentMetrics
+    private let findings: FindingsRegistry
+    private let linkStatistics: LinkStatisticsCollector
+    private let conntrackStatistics: ConntrackStatisticsCollector?
+    private let httpStatistics: @Sendable () -> HTTPServerStatistics.Snapshot?
+    private let logger: Logger
+
+    init(
+        state: LiveNodeState, conntrack: LiveConntrackTable?, metrics: AgentMetrics, findings: FindingsRegistry,
+        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?, logger: Logger
+    ) {
+        self.state = state
+        self.conntrack = conntrack
+        self.metrics = metrics
+        self.findings = findings
+        self.linkStatistics = LinkStatisticsCollector(state: state)
+        self.conntrackStatistics = conntrack == nil ? nil : ConntrackStatisticsCollector()
+        self.httpStatistics = httpStatistics
+        self.logger = logger
+    }
+
+    func metrics() async -> HTTPResponseBody {
+        if let error = await linkStatistics.refresh() {
+            logger.warning("could not refresh interface counters; serving the last known values", metadata: ["error": "\(error)"])
+        }
+        if let conntrack, let conntrackStatistics {
+            switch await conntrackStatistics.read() {
+            case .success(let statistics):
+                metrics.setConntrackStatistics(statistics.total.exported)
+                if let global = statistics.global {
+                    metrics.setConntrackTable(entries: Int(global.entries), max: Int(global.maxEntries))
+                    metrics.setConntrackActive(global.entries > 0 || conntrack.hasSeenEvents)
+                } else {
+                    metrics.setConntrackActive(conntrack.hasSeenEvents)
+                }
+            case .failure(let error):
+                logger.warning("could not read conntrack statistics", metadata: ["error": "\(error)"])
+            }
+            metrics.setConntrackFlows(conntrack.count)
+        }
+        state.read { metrics.refresh(from: $0) }
+        metrics.setReady(state.isReady)
+        metrics.setFindingCounts(findings.snapshot())
+        if let snapshot = httpStatistics() { metrics.setHTTPStatistics(snapshot) }
+        return HTTPResponseBody(status: .ok, contentType: HTTPResponseBody.prometheusContentType, body: metrics.exposition())
+    }
+
+    func findings() async -> HTTPResponseBody {
+        .json(findings.json())
+    }
+
+    func health() async -> HTTPResponseBody {
+        .text("ok")
+    }
+
+    func readiness() async -> HTTPResponseBody {
+        let pending = state.pendingParts
+        if pending.isEmpty { return .text("ready") }
+        return .text("not ready: waiting for the first full dump of \(pending.sorted().joined(separator: ", "))", status: .serviceUnavailable)
+    }
+
+    func state() async -> HTTPResponseBody {
+        let flows = conntrack?.count
+        return .json(state.read { StateDocument($0, conntrackFlows: flows).json() })
+    }
+}

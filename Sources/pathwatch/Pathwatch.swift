@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import PathwatchAgent
+import PathwatchCore
+
+@main
+struct Pathwatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pathwatch",
+        abstract: "Watches a Linux node's network through netlink and explains the failures operators lose days to.",
+        discussion: """
+            pathwatch follows links, addresses, routes, rules and conntrack events, serves Prometheus \
+            metrics and a JSON findings API, and runs as a systemd service or a Kubernetes DaemonSet. \
+            See README.md and docs/ for the configuration keys, metrics and findings.
+            """,
+        version: "\(BuildInfo.version) (\(BuildInfo.commit))",
+        subcommands: [Run.self]
+    )
+}
+
+extension AutofixMode: ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
+extension LogLevel: ExpressibleByArgument {}
+
+extension ListenAddress: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent in the foreground until SIGTERM or SIGINT; SIGHUP re-reads the config file.",
+        discussion: """
+            Command-line flags override the config file. A config file with an unknown key or a bad \
+            value is refused (exit status 2) before anything on the node is touched. Needs root or \
+            CAP_NET_ADMIN.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("YAML config file (keys: docs/configuration.md).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Address of the HTTP endpoint (default 0.0.0.0:9469).", valueName: "addr:port"))
+    var listen: ListenAddress?
+
+    @Option(name: .long, help: ArgumentHelp("Auto-fix mode: off, dry-run or on (default off).", valueName: "mode"))
+    var autofix: AutofixMode?
+
+    @Option(name: .long, help: ArgumentHelp("Log format: text or json (default text).", valueName: "format"))
+    var logFormat: LogFormat?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
+    var logLevel: LogLevel?
+
+    func run() async throws {
+        let loader = ConfigLoader(
+            path: config,
+            overrides: ConfigOverrides(listen: listen, autofix: autofix, logFormat: logFormat, logLevel: logLevel))
+        let status = await Agent.run(loader: loader, version: BuildInfo.version, commit: BuildInfo.commit)
+        if status != .clean { throw ExitCode(status.rawValue) }
+    }
+}

@@ -1,1 +1,0 @@
-print("pathwatch: under construction")
