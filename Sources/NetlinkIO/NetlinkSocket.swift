@@ -139,6 +139,27 @@ public final class NetlinkSocket: @unchecked Sendable {
         return true
     }
 
+    /// Discards everything queued on the socket without blocking; returns how many datagrams.
+    ///
+    /// After an overrun the queued events are superseded by the re-dump that follows, and the
+    /// kernel reports a further overrun only once the queue has been empty (it keeps the socket
+    /// "congested" until then), so the queue must be drained *before* re-dumping or a second
+    /// loss during the dump would go unreported.
+    @discardableResult
+    public func drain() -> Int {
+        var datagrams = 0
+        while true {
+            let received = recv(fileDescriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            if received >= 0 {
+                datagrams += 1
+                continue
+            }
+            let error = Errno.current
+            if error == .interrupted || error == .noBufferSpace { continue }
+            return datagrams
+        }
+    }
+
     /// Sends `request` and hands every reply message to `body` until `NLMSG_DONE` (for dumps)
     /// or the ACK (for `NLM_F_ACK` requests).
     ///

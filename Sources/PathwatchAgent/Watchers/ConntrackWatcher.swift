@@ -32,11 +32,7 @@ public final class ConntrackWatcher: Service {
 
     public func run() async throws {
         thread.start { [self] thread in loop(thread) }
-        await withGracefulShutdownHandler {
-            await thread.join()
-        } onGracefulShutdown: { [thread] in
-            thread.stop()
-        }
+        await thread.runUntilShutdown()
     }
 
     private func loop(_ thread: WatcherThread) {
@@ -72,7 +68,10 @@ public final class ConntrackWatcher: Service {
                 case .overrun:
                     count(batch)
                     metrics.countOverrun(.conntrack)
-                    logger.warning("conntrack events were lost (ENOBUFS); re-dumping the conntrack table")
+                    let discarded = events.socket.drain()
+                    logger.warning(
+                        "conntrack events were lost (ENOBUFS); re-dumping the conntrack table",
+                        metadata: ["discarded_datagrams": "\(discarded)"])
                     try resync(client, reason: "overrun")
                     continue
                 case .decode(let decodeError):

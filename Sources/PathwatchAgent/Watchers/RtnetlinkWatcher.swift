@@ -25,11 +25,7 @@ public final class RtnetlinkWatcher: Service {
 
     public func run() async throws {
         thread.start { [self] thread in loop(thread) }
-        await withGracefulShutdownHandler {
-            await thread.join()
-        } onGracefulShutdown: { [thread] in
-            thread.stop()
-        }
+        await thread.runUntilShutdown()
     }
 
     private func loop(_ thread: WatcherThread) {
@@ -65,7 +61,10 @@ public final class RtnetlinkWatcher: Service {
                 }
             } catch where error.kind == .overrun {
                 metrics.countOverrun(.rtnetlink)
-                logger.warning("rtnetlink events were lost (ENOBUFS); re-dumping to reconcile the model")
+                let discarded = events.socket.drain()
+                logger.warning(
+                    "rtnetlink events were lost (ENOBUFS); re-dumping to reconcile the model",
+                    metadata: ["discarded_datagrams": "\(discarded)"])
                 try resyncAll(dumper, reason: "overrun")
                 continue
             }

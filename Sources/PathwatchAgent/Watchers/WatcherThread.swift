@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// A dedicated OS thread for a blocking netlink receive loop.
@@ -39,6 +40,20 @@ final class WatcherThread: Sendable {
                 return false
             }
             if done { continuation.resume() }
+        }
+    }
+
+    /// Waits for the thread, stopping it on graceful shutdown or when the service's task is
+    /// cancelled (a sibling service failed, e.g. the HTTP port was taken).
+    func runUntilShutdown() async {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await join()
+            } onGracefulShutdown: { [self] in
+                stop()
+            }
+        } onCancel: { [self] in
+            stop()
         }
     }
 
