@@ -1,0 +1,116 @@
+import Foundation
+import Netlink
+import PathwatchCore
+import Testing
+
+@testable import PathwatchAgent
+
+/// The whole `/metrics` page for a known model, against a committed golden file, and the
+/// documented metric list against what is really served.
+@Suite("Metrics exposition")
+struct MetricsExpositionTests {
+    static let goldenFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/metrics.txt")
+    static let metricsDoc = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../docs/metrics.md").standardized
+
+    /// A node with two interfaces, an address and a route, and every metric family touched.
+    static func populatedMetrics() -> AgentMetrics {
+        let metrics = AgentMetrics(version: "1.2.3", commit: "abc123")
+        metrics.setAutofixMode(.dryRun)
+        var state = NodeState()
+        var stats = LinkStatistics()
+        stats.rxBytes = 1000
+        stats.txBytes = 2000
+        stats.rxPackets = 10
+        stats.txPackets = 20
+        stats.rxDropped = 1
+        state.apply(.linkChanged(Link(index: InterfaceIndex(1), name: "lo", mtu: 65536, flags: [.up, .loopback], operState: .unknown, statistics: stats)))
+        state.apply(.linkChanged(Link(index: InterfaceIndex(2), name: "eth0", mtu: 9001, flags: [.up], operState: .up, statistics: stats)))
+        state.apply(.addressAdded(InterfaceAddress(interface: InterfaceIndex(2), address: IPAddress("10.0.1.10")!, prefixLength: 24)))
+        state.apply(.routeAdded(Route(destination: IPPrefix("0.0.0.0/0")!, nextHops: [NextHop(gateway: IPAddress("10.0.1.1"), interface: InterfaceIndex(2))])))
+        state.apply(.ruleAdded(Rule(family: .inet6, priority: 0, table: .local)))
+        metrics.refresh(from: state)
+        metrics.setReady(true)
+        metrics.countOverrun(.rtnetlink)
+        metrics.countResync(.rtnetlink)
+        metrics.countConntrackEvent(.new, by: 3)
+        metrics.countConfigReload(success: true)
+        metrics.setConntrackTable(entries: 3, max: 262_144)
+        metrics.setConntrackActive(true)
+        metrics.setConntrackFlows(3)
+        var cpu = ConntrackCPUStatistics()
+        cpu.found = 5
+        cpu.insertFailed = 1
+        metrics.setConntrackStatistics(cpu.exported)
+        metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
+        metrics.setFindingCounts([])
+        return metrics
+    }
+
+    /// Exposition order follows the client library's dictionaries; sorting the lines within each
+    /// metric block makes the comparison stable.
+    static func normalized(_ text: String) -> String {
+        var blocks: [String: [String]] = [:]
+        var current = ""
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# HELP ") { current = String(line.split(separator: " ")[2]) }
+            blocks[current, default: []].append(line)
+        }
+        return blocks.keys.sorted().map { name in
+            let lines = blocks[name]!
+            let header = lines.filter { $0.hasPrefix("#") }
+            let samples = lines.filter { !$0.hasPrefix("#") }.sorted()
+            return (header + samples).joined(separator: "\n")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    @Test func theExpositionMatchesTheGoldenFile() throws {
+        let served = Self.normalized(String(decoding: Self.populatedMetrics().exposition(), as: UTF8.self))
+        if ProcessInfo.processInfo.environment["PATHWATCH_REGENERATE_GOLDEN"] == "1" {
+            try served.write(to: Self.goldenFile, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOf: Self.goldenFile, encoding: .utf8)
+        #expect(served == golden, "regenerate with PATHWATCH_REGENERATE_GOLDEN=1 swift test --filter MetricsExpositionTests if the change is intended")
+    }
+
+    @Test func everyServedMetricIsDocumentedAndEveryDocumentedOneIsServed() throws {
+        let served = Set(
+            String(decoding: Self.populatedMetrics().exposition(), as: UTF8.self).split(separator: "\n")
+                .filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let doc = try String(contentsOf: Self.metricsDoc, encoding: .utf8)
+        let documented = Set(
+            doc.split(separator: "\n").filter { $0.hasPrefix("| `pathwatch_") }
+                .compactMap { $0.split(separator: "`").dropFirst().first.map(String.init) })
+        #expect(served.subtracting(documented).isEmpty, "served but not in docs/metrics.md: \(served.subtracting(documented).sorted())")
+        #expect(documented.subtracting(served).isEmpty, "in docs/metrics.md but not served: \(documented.subtracting(served).sorted())")
+    }
+
+    @Test func aRemovedInterfaceLosesItsSeries() {
+        let metrics = AgentMetrics(version: "t", commit: "t")
+        var state = NodeState()
+        state.apply(.linkChanged(Link(index: InterfaceIndex(7), name: "veth7", flags: [.up], operState: .up, statistics: LinkStatistics())))
+        metrics.refresh(from: state)
+        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("interface=\"veth7\""))
+        state.apply(.linkRemoved(Link(index: InterfaceIndex(7), name: "veth7")))
+        metrics.refresh(from: state)
+        #expect(!String(decoding: metrics.exposition(), as: UTF8.self).contains("veth7"))
+    }
+
+    @Test func aKernelCounterThatGoesBackwardsRestarts() {
+        let metrics = AgentMetrics(version: "t", commit: "t")
+        var state = NodeState()
+        var stats = LinkStatistics()
+        stats.rxBytes = 500
+        let link = Link(index: InterfaceIndex(3), name: "eth1", statistics: stats)
+        state.apply(.linkChanged(link))
+        metrics.refresh(from: state)
+        stats.rxBytes = 800
+        state.updateStatistics(of: Link(index: InterfaceIndex(3), name: "eth1", statistics: stats))
+        metrics.refresh(from: state)
+        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 800"))
+        stats.rxBytes = 40  // the interface was recreated
+        state.updateStatistics(of: Link(index: InterfaceIndex(3), name: "eth1", statistics: stats))
+        metrics.refresh(from: state)
+        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 40"))
+    }
+}
