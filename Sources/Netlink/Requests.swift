@@ -48,16 +48,22 @@ public struct NetlinkRequest: Sendable {
 
     /// A dump of every address of `family` (`ip addr`); `.unspecified` for both families.
     public static func dumpAddresses(family: AddressFamily = .unspecified) -> NetlinkRequest {
-        NetlinkRequest(type: RtnetlinkMessageType.getAddress, flags: [.request, .dump], familyHeader: [family.rawValue] + [UInt8](repeating: 0, count: 7))
+        NetlinkRequest(
+            type: RtnetlinkMessageType.getAddress, flags: [.request, .dump],
+            familyHeader: [family.rawValue] + [UInt8](repeating: 0, count: 7))
     }
 
     /// A dump of every route of `family` in every table (`ip route show table all`).
     public static func dumpRoutes(family: AddressFamily = .unspecified) -> NetlinkRequest {
-        NetlinkRequest(type: RtnetlinkMessageType.getRoute, flags: [.request, .dump], familyHeader: [family.rawValue] + [UInt8](repeating: 0, count: 11))
+        NetlinkRequest(
+            type: RtnetlinkMessageType.getRoute, flags: [.request, .dump],
+            familyHeader: [family.rawValue] + [UInt8](repeating: 0, count: 11))
     }
 
     /// A dump of every policy rule of `family` (`ip rule`).
     public static func dumpRules(family: AddressFamily = .unspecified) -> NetlinkRequest {
-        NetlinkRequest(type: RtnetlinkMessageType.getRule, flags: [.request, .dump], familyHeader: [family.rawValue] + [UInt8](repeating: 0, count: 11))
+        NetlinkRequest(
+            type: RtnetlinkMessageType.getRule, flags: [.request, .dump], familyHeader: [family.rawValue] + [UInt8](repeating: 0, count: 11)
+        )
     }
 }

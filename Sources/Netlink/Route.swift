@@ -108,7 +108,8 @@ public struct Route: Hashable, Sendable {
         let dst = destination ?? zero
         guard dst.family == family else { throw DecodeError(c, "RTA_DST family differs from rtm_family", offset: p.baseOffset) }
         self.destination = IPPrefix(address: dst, length: dstLength)
-        self.source = source.map { IPPrefix(address: $0, length: srcLength) } ?? (srcLength > 0 ? IPPrefix(address: zero, length: srcLength) : nil)
+        self.source =
+            source.map { IPPrefix(address: $0, length: srcLength) } ?? (srcLength > 0 ? IPPrefix(address: zero, length: srcLength) : nil)
         self.table = table
         self.priority = priority
         self.preferredSource = prefsrc

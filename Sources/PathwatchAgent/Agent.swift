@@ -69,7 +69,8 @@ public enum Agent {
                     logSettings.update(level: new.logLevel, format: new.logFormat)
                     if old.autofix != new.autofix {
                         metrics.setAutofixMode(new.autofix)
-                        logger.notice("auto-fix mode changed", metadata: ["from": "\(old.autofix.rawValue)", "to": "\(new.autofix.rawValue)"])
+                        logger.notice(
+                            "auto-fix mode changed", metadata: ["from": "\(old.autofix.rawValue)", "to": "\(new.autofix.rawValue)"])
                     }
                     if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack {
                         logger.warning("listen, http, netlink and conntrack settings take effect at the next restart")

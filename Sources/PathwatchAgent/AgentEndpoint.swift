@@ -65,7 +65,8 @@ final class AgentEndpoint: HTTPEndpointHandler {
     func readiness() async -> HTTPResponseBody {
         let pending = state.pendingParts
         if pending.isEmpty { return .text("ready") }
-        return .text("not ready: waiting for the first full dump of \(pending.sorted().joined(separator: ", "))", status: .serviceUnavailable)
+        return .text(
+            "not ready: waiting for the first full dump of \(pending.sorted().joined(separator: ", "))", status: .serviceUnavailable)
     }
 
     func state() async -> HTTPResponseBody {

@@ -69,12 +69,18 @@ struct StateDocument: Encodable {
         addresses = state.addresses.values.sorted { ($0.interface, $0.address) < ($1.interface, $1.address) }.map {
             AddressEntry(interface: name($0.interface) ?? "", address: "\($0.address)", prefixLength: $0.prefixLength)
         }
-        routes = state.routes.values.sorted { ($0.table.rawValue, $0.destination.address, $0.destination.length) < ($1.table.rawValue, $1.destination.address, $1.destination.length) }.map { route in
+        routes = state.routes.values.sorted {
+            ($0.table.rawValue, $0.destination.address, $0.destination.length) < (
+                $1.table.rawValue, $1.destination.address, $1.destination.length
+            )
+        }.map { route in
             RouteEntry(
                 family: route.family.description, table: route.table.rawValue, destination: "\(route.destination)",
                 source: route.source.map { "\($0)" }, type: Self.typeName(route.type), protocol: route.protocolID.description,
                 scope: route.scope.rawValue, priority: route.priority, preferredSource: route.preferredSource.map { "\($0)" },
-                nextHops: route.nextHops.map { NextHopEntry(gateway: $0.gateway.map { "\($0)" }, interface: name($0.interface), weight: $0.weight) })
+                nextHops: route.nextHops.map {
+                    NextHopEntry(gateway: $0.gateway.map { "\($0)" }, interface: name($0.interface), weight: $0.weight)
+                })
         }
         rules = state.rules.sorted { ($0.family.rawValue, $0.priority) < ($1.family.rawValue, $1.priority) }.map {
             RuleEntry(

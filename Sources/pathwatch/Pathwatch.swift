@@ -48,7 +48,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Log format: text or json (default text).", valueName: "format"))
     var logFormat: LogFormat?
 
-    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
     var logLevel: LogLevel?
 
     func run() async throws {

@@ -82,7 +82,10 @@ struct AgentLifecycleTests {
         }
         try withNamespace("nocap") { ns in
             let output = try ns.exec(
-                ["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", AgentProcess.binary, "run", "--listen", "127.0.0.1:0"],
+                [
+                    "setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", AgentProcess.binary, "run", "--listen",
+                    "127.0.0.1:0",
+                ],
                 check: false)
             #expect(output.contains("CAP_NET_ADMIN"), "output: \(output)")
             #expect(output.split(separator: "\n").count == 1, "one sentence: \(output)")

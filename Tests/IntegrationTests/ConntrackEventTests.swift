@@ -17,7 +17,10 @@ struct ConntrackEventTests {
     }
 
     func eventCounts(_ metrics: Metrics) -> [String: Double] {
-        Dictionary(uniqueKeysWithValues: ["new", "update", "destroy"].map { ($0, metrics.value("pathwatch_conntrack_events_total", ["type": $0]) ?? -1) })
+        Dictionary(
+            uniqueKeysWithValues: ["new", "update", "destroy"].map {
+                ($0, metrics.value("pathwatch_conntrack_events_total", ["type": $0]) ?? -1)
+            })
     }
 
     @Test func tcpConnectionsAreCountedExactly() throws {
@@ -28,7 +31,8 @@ struct ConntrackEventTests {
             try agent.waitUntilReady()
             #expect(try agent.metrics().value("pathwatch_conntrack_active") != nil)
 
-            let listener = try BackgroundProcess(["socat", "TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr", "SYSTEM:echo hello"], in: ns, name: "listener")
+            let listener = try BackgroundProcess(
+                ["socat", "TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr", "SYSTEM:echo hello"], in: ns, name: "listener")
             defer { listener.stop() }
             let watcher = try BackgroundProcess(["stdbuf", "-oL", "conntrack", "-E"], in: ns, name: "conntrack-E")
             defer { watcher.stop() }
@@ -40,10 +44,11 @@ struct ConntrackEventTests {
                 try ns.exec(["socat", "-u", "TCP:127.0.0.1:8080", "OPEN:/dev/null"])
             }
             try ns.exec(["conntrack", "-F"], check: false)
-            #expect(try eventually(within: 2) {
-                let counts = eventCounts(try agent.metrics())
-                return counts["destroy"]! - before["destroy"]! >= Double(connections)
-            })
+            #expect(
+                try eventually(within: 2) {
+                    let counts = eventCounts(try agent.metrics())
+                    return counts["destroy"]! - before["destroy"]! >= Double(connections)
+                })
             Thread.sleep(forTimeInterval: 0.3)  // let conntrack -E print the last lines
             watcher.stop()
             let after = eventCounts(try agent.metrics())
@@ -62,7 +67,9 @@ struct ConntrackEventTests {
             defer { agent.stop() }
             try activate(ns, sparing: agent.port)
             try agent.waitUntilReady()
-            try ns.exec(["conntrack", "-I", "-s", "10.9.9.1", "-d", "10.9.9.2", "-p", "udp", "--sport", "1000", "--dport", "53", "-t", "100"])
+            try ns.exec([
+                "conntrack", "-I", "-s", "10.9.9.1", "-d", "10.9.9.2", "-p", "udp", "--sport", "1000", "--dport", "53", "-t", "100",
+            ])
             #expect(try eventually(within: 1) { try agent.metrics().value("pathwatch_conntrack_flows") == 1 })
             let metrics = try agent.metrics()
             #expect(metrics.value("pathwatch_conntrack_entries") == 1)

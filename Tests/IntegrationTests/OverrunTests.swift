@@ -15,18 +15,21 @@ struct OverrunTests {
             var batch = ""
             for i in 0..<20_000 { batch += "route add 172.\(16 + i / 65536 % 16).\(i / 256 % 256).\(i % 256)/32 via 10.4.1.1\n" }
             try node.exec(["ip", "-batch", "-"], input: batch)
-            #expect(try eventually(within: 5, every: 0.2) {
-                (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "rtnetlink"]) ?? 0) >= 1
-            }, "a 20k-route burst overruns a 64 KiB queue")
-            #expect(try eventually(within: 10, every: 0.2) {
-                let exported = try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1
-                return Int(exported) == (try IPView.routeCount(node, family: 4))
-            }, "the model matches `ip route` after the re-dump")
+            #expect(
+                try eventually(within: 5, every: 0.2) {
+                    (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "rtnetlink"]) ?? 0) >= 1
+                }, "a 20k-route burst overruns a 64 KiB queue")
+            #expect(
+                try eventually(within: 10, every: 0.2) {
+                    let exported = try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1
+                    return Int(exported) == (try IPView.routeCount(node, family: 4))
+                }, "the model matches `ip route` after the re-dump")
             try node.exec(["ip", "route", "flush", "via", "10.4.1.1"])
-            #expect(try eventually(within: 10, every: 0.2) {
-                let exported = try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1
-                return Int(exported) == (try IPView.routeCount(node, family: 4))
-            })
+            #expect(
+                try eventually(within: 10, every: 0.2) {
+                    let exported = try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1
+                    return Int(exported) == (try IPView.routeCount(node, family: 4))
+                })
         }
     }
 
@@ -41,14 +44,16 @@ struct OverrunTests {
                 "python3", "-c",
                 "import socket\nfor _ in range(5000):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', 9)); s.close()",
             ])
-            #expect(try eventually(within: 5, every: 0.2) {
-                (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "conntrack"]) ?? 0) >= 1
-            }, "the burst overruns a 64 KiB queue")
-            #expect(try eventually(within: 10, every: 0.2) {
-                let model = try agent.metrics().value("pathwatch_conntrack_flows") ?? -1
-                let kernel = try ns.exec(["conntrack", "-C"]).trimmingCharacters(in: .whitespacesAndNewlines)
-                return model == Double(kernel)
-            }, "the model matches `conntrack -C` after the re-dump")
+            #expect(
+                try eventually(within: 5, every: 0.2) {
+                    (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "conntrack"]) ?? 0) >= 1
+                }, "the burst overruns a 64 KiB queue")
+            #expect(
+                try eventually(within: 10, every: 0.2) {
+                    let model = try agent.metrics().value("pathwatch_conntrack_flows") ?? -1
+                    let kernel = try ns.exec(["conntrack", "-C"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                    return model == Double(kernel)
+                }, "the model matches `conntrack -C` after the re-dump")
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// A real Prometheus server scrapes the agent inside the namespace.
-@Suite("Prometheus scrape", .serialized, .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
+@Suite(
+    "Prometheus scrape", .serialized, .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
 struct PrometheusScrapeTests {
     @Test func prometheusStoresTheVethCounters() throws {
         guard Shell.exists("prometheus") else {
@@ -45,7 +46,9 @@ struct PrometheusScrapeTests {
                 return lastAnswer.contains("\"interface\":\"veth-pw\"") && lastAnswer.contains("\"status\":\"success\"")
             }
             #expect(found, "Prometheus answered: \(lastAnswer)\nits log:\n\(prometheus.output.suffix(2000))")
-            let up = try node.exec(["curl", "-s", "-G", "http://127.0.0.1:\(promPort)/api/v1/query", "--data-urlencode", "query=up{job=\"pathwatch\"}"])
+            let up = try node.exec([
+                "curl", "-s", "-G", "http://127.0.0.1:\(promPort)/api/v1/query", "--data-urlencode", "query=up{job=\"pathwatch\"}",
+            ])
             #expect(up.contains("\"1\""), "the target is up: \(up)")
         }
     }

@@ -10,15 +10,20 @@ import Testing
         let events = try events(.tcp4)
         #expect(events.map(\.type) == [.new, .update, .update, .update, .update, .update, .update, .destroy])
         // The client closed first: every state the kernel walked through, then the flush.
-        #expect(events.map { $0.flow.tcpState?.name } == [
-            "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "TIME_WAIT",
-        ])
+        #expect(
+            events.map { $0.flow.tcpState?.name } == [
+                "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "TIME_WAIT",
+            ])
         for event in events {
             let flow = event.flow
             #expect(flow.family == .inet)
             #expect(flow.id == 0x391F_2C49)
-            #expect(flow.original == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .tcp, sourcePort: 40001, destinationPort: 8080))
-            #expect(flow.reply == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .tcp, sourcePort: 8080, destinationPort: 40001))
+            #expect(
+                flow.original
+                    == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .tcp, sourcePort: 40001, destinationPort: 8080))
+            #expect(
+                flow.reply
+                    == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .tcp, sourcePort: 8080, destinationPort: 40001))
             #expect(flow.mark == nil)
             #expect(flow.zone == nil)
         }
@@ -53,7 +58,9 @@ import Testing
         let flow = events[0].flow
         #expect(flow.family == .inet6)
         #expect(flow.id == 0xCB46_39B1)
-        #expect(flow.original == FlowTuple(source: loopback6, destination: loopback6, protocolNumber: .tcp, sourcePort: 40002, destinationPort: 8080))
+        #expect(
+            flow.original
+                == FlowTuple(source: loopback6, destination: loopback6, protocolNumber: .tcp, sourcePort: 40002, destinationPort: 8080))
         #expect(flow.reply.sourcePort == 8080)
         #expect(flow.tcpState == .synSent)
         #expect(events[7].flow.originalCounters == ConntrackCounters(packets: 6, bytes: 445))
@@ -63,7 +70,9 @@ import Testing
         let events = try events(.udp4)
         #expect(events.map(\.type) == [.new, .update, .destroy])
         for event in events {
-            #expect(event.flow.original == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .udp, sourcePort: 40003, destinationPort: 9999))
+            #expect(
+                event.flow.original
+                    == FlowTuple(source: loopback4, destination: loopback4, protocolNumber: .udp, sourcePort: 40003, destinationPort: 9999))
             #expect(event.flow.zone == 7)
             #expect(event.flow.mark == 0x2A)
             #expect(event.flow.tcpState == nil)
@@ -138,8 +147,11 @@ import Testing
         let cpu0 = try withMessage(message(cpu: 0, base: 0)) { try ConntrackCPUStatistics($0) }
         let cpu3 = try withMessage(message(cpu: 3, base: 1000)) { try ConntrackCPUStatistics($0) }
         #expect(cpu3.cpu == 3)
-        #expect([cpu0.found, cpu0.invalid, cpu0.insert, cpu0.insertFailed, cpu0.drop, cpu0.earlyDrop,
-                 cpu0.error, cpu0.searchRestart, cpu0.clashResolve, cpu0.chainTooLong] == [2, 4, 8, 9, 10, 11, 12, 13, 14, 15])
+        #expect(
+            [
+                cpu0.found, cpu0.invalid, cpu0.insert, cpu0.insertFailed, cpu0.drop, cpu0.earlyDrop,
+                cpu0.error, cpu0.searchRestart, cpu0.clashResolve, cpu0.chainTooLong,
+            ] == [2, 4, 8, 9, 10, 11, 12, 13, 14, 15])
         let total = ConntrackStatistics(perCPU: [cpu0, cpu3]).total
         #expect(total.cpu == nil)
         #expect(total.found == 1004)
@@ -151,7 +163,8 @@ import Testing
         let proto = B.attribute(1, [17]) + B.attribute(2, B.network(UInt16(5353))) + B.attribute(3, B.network(UInt16(53)))
         // Kernels before 5.2 sent nests without NLA_F_NESTED; the tuple decodes either way.
         let tuple = B.attribute(1, nested: true, ip) + B.attribute(2, nested: false, proto)
-        let body: [UInt8] = [2, 0, 0, 0]
+        let body: [UInt8] =
+            [2, 0, 0, 0]
             + B.attribute(1, nested: true, tuple) + B.attribute(2, nested: true, tuple)
             + B.attribute(250, [1, 2, 3]) + B.attribute(3, B.network(UInt32(0x8)))
         let event = try withMessage(B.message(type: ConntrackMessageType.new, flags: .create, body: body)) { try ConntrackEvent($0) }

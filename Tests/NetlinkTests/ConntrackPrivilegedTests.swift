@@ -49,7 +49,7 @@ struct ConntrackPrivilegedTests {
 
             let listener = try LoopbackTCP.listen(port: port)
             var sockets = [listener]
-            defer { sockets.forEach { _ = close($0) } }
+            defer { for socket in sockets { _ = close(socket) } }
             for _ in 0..<connections {
                 sockets.append(try LoopbackTCP.connect(port: port))
                 sockets.append(try LoopbackTCP.accept(listener))
@@ -94,7 +94,7 @@ struct ConntrackPrivilegedTests {
             let events = try ConntrackEventSocket(receiveBufferBytes: 1, timeoutMilliseconds: 300)
             let listener = try LoopbackTCP.listen(port: port)
             var sockets = [listener]
-            defer { sockets.forEach { _ = close($0) } }
+            defer { for socket in sockets { _ = close(socket) } }
             for _ in 0..<64 {
                 sockets.append(try LoopbackTCP.connect(port: port))
                 sockets.append(try LoopbackTCP.accept(listener))

@@ -92,4 +92,3 @@ struct MalformedInputTests {
         #expect(result.errors == 1)
     }
 }
-

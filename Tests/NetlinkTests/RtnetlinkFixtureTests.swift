@@ -98,7 +98,8 @@ struct RtnetlinkFixtureTests {
     /// the watcher re-dumps routes when a link goes down.
     @Test func changeEvents() throws {
         let events = try Fixture.events("rtnetlink/events.bin")
-        let route = Route(destination: IPPrefix("10.7.0.0/24")!, nextHops: [NextHop(gateway: IPAddress("10.4.1.1"), interface: InterfaceIndex(3))])
+        let route = Route(
+            destination: IPPrefix("10.7.0.0/24")!, nextHops: [NextHop(gateway: IPAddress("10.4.1.1"), interface: InterfaceIndex(3))])
         #expect(events[0] == .routeAdded(route))
         #expect(events[1] == .routeRemoved(route))
         guard case .addressAdded(let added) = events[2], case .addressRemoved(let removed) = events[4] else {

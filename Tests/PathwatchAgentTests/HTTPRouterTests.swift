@@ -1,6 +1,7 @@
 import NIOHTTP1
-@testable import PathwatchAgent
 import Testing
+
+@testable import PathwatchAgent
 
 @Suite("HTTP routing and head scanning (pure)")
 struct HTTPRouterTests {

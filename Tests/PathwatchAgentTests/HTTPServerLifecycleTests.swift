@@ -1,10 +1,11 @@
 import Logging
 import NIOCore
 import NIOPosix
-@testable import PathwatchAgent
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
+
+@testable import PathwatchAgent
 
 @Suite("HTTP endpoint: lifecycle", .serialized, .timeLimit(.minutes(1)))
 struct HTTPServerLifecycleTests {

@@ -24,10 +24,16 @@ struct MetricsExpositionTests {
         stats.rxPackets = 10
         stats.txPackets = 20
         stats.rxDropped = 1
-        state.apply(.linkChanged(Link(index: InterfaceIndex(1), name: "lo", mtu: 65536, flags: [.up, .loopback], operState: .unknown, statistics: stats)))
+        state.apply(
+            .linkChanged(
+                Link(index: InterfaceIndex(1), name: "lo", mtu: 65536, flags: [.up, .loopback], operState: .unknown, statistics: stats)))
         state.apply(.linkChanged(Link(index: InterfaceIndex(2), name: "eth0", mtu: 9001, flags: [.up], operState: .up, statistics: stats)))
         state.apply(.addressAdded(InterfaceAddress(interface: InterfaceIndex(2), address: IPAddress("10.0.1.10")!, prefixLength: 24)))
-        state.apply(.routeAdded(Route(destination: IPPrefix("0.0.0.0/0")!, nextHops: [NextHop(gateway: IPAddress("10.0.1.1"), interface: InterfaceIndex(2))])))
+        state.apply(
+            .routeAdded(
+                Route(
+                    destination: IPPrefix("0.0.0.0/0")!, nextHops: [NextHop(gateway: IPAddress("10.0.1.1"), interface: InterfaceIndex(2))]))
+        )
         state.apply(.ruleAdded(Rule(family: .inet6, priority: 0, table: .local)))
         metrics.refresh(from: state)
         metrics.setReady(true)
@@ -70,7 +76,9 @@ struct MetricsExpositionTests {
             try served.write(to: Self.goldenFile, atomically: true, encoding: .utf8)
         }
         let golden = try String(contentsOf: Self.goldenFile, encoding: .utf8)
-        #expect(served == golden, "regenerate with PATHWATCH_REGENERATE_GOLDEN=1 swift test --filter MetricsExpositionTests if the change is intended")
+        #expect(
+            served == golden,
+            "regenerate with PATHWATCH_REGENERATE_GOLDEN=1 swift test --filter MetricsExpositionTests if the change is intended")
     }
 
     @Test func everyServedMetricIsDocumentedAndEveryDocumentedOneIsServed() throws {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A deliberately dumb HTTP/1.1 client over a blocking POSIX TCP socket on loopback, so that the
 /// tests see exactly the bytes the server sends (and when it closes). Every blocking call runs on
@@ -53,9 +54,9 @@ final class RawHTTPClient: @unchecked Sendable {
     static func connect(port: Int) async throws -> RawHTTPClient {
         try await NIOThreadPool.singleton.runIfActive {
             #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
+                let fd = socket(AF_INET, SOCK_STREAM, 0)
             #endif
             guard fd >= 0 else { throw ClientError.socket("socket", errno) }
             var address = sockaddr_in()

@@ -49,7 +49,7 @@ final class Gate: Sendable {
                 state.waiters.append(continuation)
                 return (false, state.enteredWaiters)
             }
-            entered.forEach { $0.resume() }
+            for waiter in entered { waiter.resume() }
             if resumeNow { continuation.resume() }
         }
     }
@@ -72,7 +72,7 @@ final class Gate: Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 }
 

@@ -12,8 +12,14 @@ struct FindingsRegistryTests {
     @Test func reportsOfOneKeyUpdateOneFinding() throws {
         let registry = FindingsRegistry()
         let t0 = Date(timeIntervalSince1970: 1_700_000_000)
-        #expect(registry.report(kind: .hairpin, key: "10.0.9.9:80", summary: "s1", evidence: ["frontend": .string("10.0.9.9:80")], remediation: [:], at: t0))
-        #expect(!registry.report(kind: .hairpin, key: "10.0.9.9:80", summary: "s2", evidence: [:], remediation: [:], at: t0.addingTimeInterval(5), occurrences: 2))
+        #expect(
+            registry.report(
+                kind: .hairpin, key: "10.0.9.9:80", summary: "s1", evidence: ["frontend": .string("10.0.9.9:80")], remediation: [:], at: t0)
+        )
+        #expect(
+            !registry.report(
+                kind: .hairpin, key: "10.0.9.9:80", summary: "s2", evidence: [:], remediation: [:], at: t0.addingTimeInterval(5),
+                occurrences: 2))
         let findings = registry.snapshot()
         #expect(findings.count == 1)
         #expect(findings[0].count == 3)

@@ -3,13 +3,17 @@ import Testing
 
 @Suite("IP addresses and prefixes")
 struct IPAddressTests {
-    @Test(arguments: ["10.0.1.10", "0.0.0.0", "255.255.255.255", "::", "::1", "fd00::21", "2001:db8::1:0:0:1", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8"])
+    @Test(arguments: [
+        "10.0.1.10", "0.0.0.0", "255.255.255.255", "::", "::1", "fd00::21", "2001:db8::1:0:0:1", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8",
+    ])
     func roundTrips(text: String) throws {
         let address = try #require(IPAddress(text))
         #expect(address.description == text)
     }
 
-    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4x", "1::2::3", ":::", "12345::", "g::1", "1:2:3:4:5:6:7:8:9", " 1.2.3.4"])
+    @Test(arguments: [
+        "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4x", "1::2::3", ":::", "12345::", "g::1", "1:2:3:4:5:6:7:8:9", " 1.2.3.4",
+    ])
     func rejects(text: String) {
         #expect(IPAddress(text) == nil)
     }

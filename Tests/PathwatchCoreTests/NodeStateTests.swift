@@ -21,16 +21,16 @@ struct NodeStateTests {
         var state = NodeState()
         state.apply(.linkChanged(eth0))
         let a = address("10.0.1.10", 24, on: eth0)
-        let changed23 = state.apply(.addressAdded(a))
-        #expect(changed23)
+        let changed_23 = state.apply(.addressAdded(a))
+        #expect(changed_23)
         #expect(state.isLocalEndpoint(IPAddress("10.0.1.10")!))
-        let changed26 = state.apply(.addressAdded(a))
-        #expect(!changed26, "re-adding the same address is not a change")
-        let changed28 = state.apply(.addressRemoved(a))
-        #expect(changed28)
+        let changed_26 = state.apply(.addressAdded(a))
+        #expect(!changed_26, "re-adding the same address is not a change")
+        let changed_28 = state.apply(.addressRemoved(a))
+        #expect(changed_28)
         #expect(!state.isLocalEndpoint(IPAddress("10.0.1.10")!))
-        let changed31 = state.apply(.addressRemoved(a))
-        #expect(!changed31, "removing an unknown address is not a change")
+        let changed_31 = state.apply(.addressRemoved(a))
+        #expect(!changed_31, "removing an unknown address is not a change")
     }
 
     @Test func podHostRoutesToVethsAreLocalEndpoints() {
@@ -65,7 +65,8 @@ struct NodeStateTests {
 
     @Test func routesAreKeyedLikeTheKernelKeysThem() {
         var state = NodeState()
-        let main = Route(destination: IPPrefix("10.5.2.0/24")!, nextHops: [NextHop(gateway: IPAddress("10.4.2.1"), interface: InterfaceIndex(3))])
+        let main = Route(
+            destination: IPPrefix("10.5.2.0/24")!, nextHops: [NextHop(gateway: IPAddress("10.4.2.1"), interface: InterfaceIndex(3))])
         var other = main
         other.table = RouteTable(rawValue: 100)
         var metric = main
@@ -76,25 +77,25 @@ struct NodeStateTests {
         #expect(state.routes.count == 3)
         var replaced = main
         replaced.nextHops = [NextHop(gateway: IPAddress("10.4.1.1"), interface: InterfaceIndex(2))]
-        let changed78 = state.apply(.routeAdded(replaced))
-        #expect(changed78, "a replace changes the route")
+        let changed_78 = state.apply(.routeAdded(replaced))
+        #expect(changed_78, "a replace changes the route")
         #expect(state.routes.count == 3)
         #expect(state.routes[main.key]?.gateway == IPAddress("10.4.1.1"))
-        let changed82 = state.apply(.routeRemoved(other))
-        #expect(changed82)
+        let changed_82 = state.apply(.routeRemoved(other))
+        #expect(changed_82)
         #expect(state.summary.ipv4Routes == 2)
     }
 
     @Test func rulesAddAndRemove() {
         var state = NodeState()
         let rule = Rule(family: .inet, priority: 100, source: IPPrefix("10.4.2.10/32")!, table: RouteTable(rawValue: 1002))
-        let changed90 = state.apply(.ruleAdded(rule))
-        #expect(changed90)
-        let changed92 = state.apply(.ruleAdded(rule))
-        #expect(!changed92)
+        let changed_90 = state.apply(.ruleAdded(rule))
+        #expect(changed_90)
+        let changed_92 = state.apply(.ruleAdded(rule))
+        #expect(!changed_92)
         #expect(state.summary.ipv4Rules == 1)
-        let changed95 = state.apply(.ruleRemoved(rule))
-        #expect(changed95)
+        let changed_95 = state.apply(.ruleRemoved(rule))
+        #expect(changed_95)
         #expect(state.rules.isEmpty)
     }
 
@@ -128,8 +129,8 @@ struct NodeStateTests {
         fresh.statistics = stats
         state.updateStatistics(of: fresh)
         #expect(state.links[eth0.index]?.statistics?.rxBytes == 42)
-        let changed130 = state.apply(.linkRemoved(eth0))
-        #expect(changed130)
+        let changed_130 = state.apply(.linkRemoved(eth0))
+        #expect(changed_130)
         state.updateStatistics(of: fresh)
         #expect(state.links.isEmpty, "a stale statistics dump must not bring a removed link back")
     }

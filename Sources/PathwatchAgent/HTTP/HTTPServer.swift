@@ -47,7 +47,12 @@ public final class HTTPServer: Service {
     }
 
     public func run() async throws {
-        guard self.started.withLock({ started in defer { started = true }; return !started }) else {
+        guard
+            self.started.withLock({ started in
+                defer { started = true }
+                return !started
+            })
+        else {
             throw HTTPServerError(kind: .alreadyStarted, host: self.host, port: self.port, reason: "it is already running")
         }
         let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>

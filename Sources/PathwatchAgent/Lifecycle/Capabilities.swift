@@ -19,8 +19,11 @@ public enum Capabilities {
     public static func missingPrivilegeMessage(conntrackEnabled: Bool) -> String? {
         guard let effective = effective() else { return nil }  // Unknown: let the kernel decide.
         if effective & (1 << UInt64(netAdmin)) == 0 {
-            let reason = conntrackEnabled ? "to subscribe to conntrack events and size its netlink receive buffers" : "to size its netlink receive buffers"
-            return "pathwatch needs the CAP_NET_ADMIN capability \(reason); run it as root or grant CAP_NET_ADMIN (systemd: AmbientCapabilities=CAP_NET_ADMIN)."
+            let reason =
+                conntrackEnabled
+                ? "to subscribe to conntrack events and size its netlink receive buffers" : "to size its netlink receive buffers"
+            return
+                "pathwatch needs the CAP_NET_ADMIN capability \(reason); run it as root or grant CAP_NET_ADMIN (systemd: AmbientCapabilities=CAP_NET_ADMIN)."
         }
         return nil
     }

@@ -63,82 +63,111 @@ public final class AgentMetrics: Sendable {
 
     static var linkCounterNames: [(String, String, KeyPath<LinkStatistics, UInt64>)] {
         [
-        ("pathwatch_link_rx_bytes_total", "Bytes received on the interface (IFLA_STATS64 rx_bytes).", \.rxBytes),
-        ("pathwatch_link_tx_bytes_total", "Bytes sent on the interface (IFLA_STATS64 tx_bytes).", \.txBytes),
-        ("pathwatch_link_rx_packets_total", "Packets received on the interface.", \.rxPackets),
-        ("pathwatch_link_tx_packets_total", "Packets sent on the interface.", \.txPackets),
-        ("pathwatch_link_rx_errors_total", "Receive errors on the interface.", \.rxErrors),
-        ("pathwatch_link_tx_errors_total", "Transmit errors on the interface.", \.txErrors),
-        ("pathwatch_link_rx_dropped_total", "Received packets dropped by the interface.", \.rxDropped),
-        ("pathwatch_link_tx_dropped_total", "Packets dropped before transmission on the interface.", \.txDropped),
+            ("pathwatch_link_rx_bytes_total", "Bytes received on the interface (IFLA_STATS64 rx_bytes).", \.rxBytes),
+            ("pathwatch_link_tx_bytes_total", "Bytes sent on the interface (IFLA_STATS64 tx_bytes).", \.txBytes),
+            ("pathwatch_link_rx_packets_total", "Packets received on the interface.", \.rxPackets),
+            ("pathwatch_link_tx_packets_total", "Packets sent on the interface.", \.txPackets),
+            ("pathwatch_link_rx_errors_total", "Receive errors on the interface.", \.rxErrors),
+            ("pathwatch_link_tx_errors_total", "Transmit errors on the interface.", \.txErrors),
+            ("pathwatch_link_rx_dropped_total", "Received packets dropped by the interface.", \.rxDropped),
+            ("pathwatch_link_tx_dropped_total", "Packets dropped before transmission on the interface.", \.txDropped),
         ]
     }
 
     public init(version: String, commit: String) {
         let r = registry
-        r.gauge(name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
+        r.gauge(
+            name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
             help: "Always 1; labels carry the pathwatch version and the commit it was built from."
         ).set(to: 1)
         let autofixHelp = "1 for the auto-fix mode in force (off, dry-run, on), 0 for the others."
-        autofixGauges = Dictionary(uniqueKeysWithValues: AutofixMode.allCases.map {
-            ($0, r.gauge(name: "pathwatch_autofix_mode", labels: [("mode", $0.rawValue)], help: autofixHelp))
-        })
-        let overrunHelp = "Netlink receive-queue overruns (ENOBUFS): events the kernel dropped before pathwatch read them; each is followed by a full re-dump."
-        overruns = Dictionary(uniqueKeysWithValues: NetlinkSource.allCases.map {
-            ($0, r.counter(name: "pathwatch_netlink_overruns_total", labels: [("source", $0.rawValue)], help: overrunHelp))
-        })
+        autofixGauges = Dictionary(
+            uniqueKeysWithValues: AutofixMode.allCases.map {
+                ($0, r.gauge(name: "pathwatch_autofix_mode", labels: [("mode", $0.rawValue)], help: autofixHelp))
+            })
+        let overrunHelp =
+            "Netlink receive-queue overruns (ENOBUFS): events the kernel dropped before pathwatch read them; each is followed by a full re-dump."
+        overruns = Dictionary(
+            uniqueKeysWithValues: NetlinkSource.allCases.map {
+                ($0, r.counter(name: "pathwatch_netlink_overruns_total", labels: [("source", $0.rawValue)], help: overrunHelp))
+            })
         let resyncHelp = "Full re-dumps of kernel state that replaced the model (start-up, after an overrun, after a link went away)."
-        resyncs = Dictionary(uniqueKeysWithValues: NetlinkSource.allCases.map {
-            ($0, r.counter(name: "pathwatch_netlink_resyncs_total", labels: [("source", $0.rawValue)], help: resyncHelp))
-        })
+        resyncs = Dictionary(
+            uniqueKeysWithValues: NetlinkSource.allCases.map {
+                ($0, r.counter(name: "pathwatch_netlink_resyncs_total", labels: [("source", $0.rawValue)], help: resyncHelp))
+            })
         let decodeHelp = "Netlink messages that could not be decoded and were skipped."
-        decodeErrors = Dictionary(uniqueKeysWithValues: NetlinkSource.allCases.map {
-            ($0, r.counter(name: "pathwatch_netlink_decode_errors_total", labels: [("source", $0.rawValue)], help: decodeHelp))
-        })
+        decodeErrors = Dictionary(
+            uniqueKeysWithValues: NetlinkSource.allCases.map {
+                ($0, r.counter(name: "pathwatch_netlink_decode_errors_total", labels: [("source", $0.rawValue)], help: decodeHelp))
+            })
         let eventsHelp = "Conntrack events received from the kernel, by type (new, update, destroy)."
-        conntrackEvents = Dictionary(uniqueKeysWithValues: ConntrackEventKind.allCases.map {
-            ($0, r.counter(name: "pathwatch_conntrack_events_total", labels: [("type", $0.rawValue)], help: eventsHelp))
-        })
+        conntrackEvents = Dictionary(
+            uniqueKeysWithValues: ConntrackEventKind.allCases.map {
+                ($0, r.counter(name: "pathwatch_conntrack_events_total", labels: [("type", $0.rawValue)], help: eventsHelp))
+            })
         let families: [AddressFamily] = [.inet, .inet6]
-        routeGauges = Dictionary(uniqueKeysWithValues: families.map {
-            ($0, r.gauge(name: "pathwatch_routes", labels: [("family", $0.description)], help: "Routes in the model, all tables."))
-        })
-        addressGauges = Dictionary(uniqueKeysWithValues: families.map {
-            ($0, r.gauge(name: "pathwatch_addresses", labels: [("family", $0.description)], help: "Interface addresses in the model."))
-        })
-        ruleGauges = Dictionary(uniqueKeysWithValues: families.map {
-            ($0, r.gauge(name: "pathwatch_rules", labels: [("family", $0.description)], help: "Policy routing rules in the model."))
-        })
+        routeGauges = Dictionary(
+            uniqueKeysWithValues: families.map {
+                ($0, r.gauge(name: "pathwatch_routes", labels: [("family", $0.description)], help: "Routes in the model, all tables."))
+            })
+        addressGauges = Dictionary(
+            uniqueKeysWithValues: families.map {
+                ($0, r.gauge(name: "pathwatch_addresses", labels: [("family", $0.description)], help: "Interface addresses in the model."))
+            })
+        ruleGauges = Dictionary(
+            uniqueKeysWithValues: families.map {
+                ($0, r.gauge(name: "pathwatch_rules", labels: [("family", $0.description)], help: "Policy routing rules in the model."))
+            })
         linkCount = r.gauge(name: "pathwatch_links", help: "Network interfaces in the model.")
-        localEndpoints = r.gauge(name: "pathwatch_local_endpoints", help: "Node-local endpoints: the node's own addresses plus workload addresses routed to container interfaces.")
+        localEndpoints = r.gauge(
+            name: "pathwatch_local_endpoints",
+            help: "Node-local endpoints: the node's own addresses plus workload addresses routed to container interfaces.")
         ready = r.gauge(name: "pathwatch_ready", help: "1 once the first full dump of every watched part is in the model.")
         let reloadHelp = "Configuration reloads (SIGHUP), by result; a failed reload keeps the last good configuration."
         configReloads = [
             true: r.counter(name: "pathwatch_config_reloads_total", labels: [("result", "success")], help: reloadHelp),
             false: r.counter(name: "pathwatch_config_reloads_total", labels: [("result", "failure")], help: reloadHelp),
         ]
-        conntrackEntries = r.gauge(name: "pathwatch_conntrack_entries", help: "Conntrack entries in this network namespace (CTA_STATS_GLOBAL_ENTRIES).")
-        conntrackEntriesMax = r.gauge(name: "pathwatch_conntrack_entries_max", help: "Conntrack table size limit (CTA_STATS_GLOBAL_MAX_ENTRIES).")
-        conntrackActive = r.gauge(name: "pathwatch_conntrack_active",
-            help: "1 when conntrack tracks flows in this namespace (entries or events seen); 0 means nothing uses conntrack here, so conntrack-based detection sees nothing.")
+        conntrackEntries = r.gauge(
+            name: "pathwatch_conntrack_entries", help: "Conntrack entries in this network namespace (CTA_STATS_GLOBAL_ENTRIES).")
+        conntrackEntriesMax = r.gauge(
+            name: "pathwatch_conntrack_entries_max", help: "Conntrack table size limit (CTA_STATS_GLOBAL_MAX_ENTRIES).")
+        conntrackActive = r.gauge(
+            name: "pathwatch_conntrack_active",
+            help:
+                "1 when conntrack tracks flows in this namespace (entries or events seen); 0 means nothing uses conntrack here, so conntrack-based detection sees nothing."
+        )
         conntrackFlows = r.gauge(
-            name: "pathwatch_conntrack_flows", help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
+            name: "pathwatch_conntrack_flows",
+            help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
         let findingHelp = "Open findings by kind."
-        findings = Dictionary(uniqueKeysWithValues: FindingKind.allCases.map {
-            ($0, r.gauge(name: "pathwatch_findings", labels: [("kind", $0.rawValue)], help: findingHelp))
-        })
+        findings = Dictionary(
+            uniqueKeysWithValues: FindingKind.allCases.map {
+                ($0, r.gauge(name: "pathwatch_findings", labels: [("kind", $0.rawValue)], help: findingHelp))
+            })
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
             HTTPSeries(
-                responses: Dictionary(uniqueKeysWithValues: (1...5).map {
-                    ($0, KernelCounter(r.counter(name: "pathwatch_http_responses_total", labels: [("code", "\($0)xx")], help: responseHelp)))
-                }),
-                rejected: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "connection_limit")], help: rejectedHelp)),
-                headTooLarge: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "head_too_large")], help: rejectedHelp)),
-                bodyTooLarge: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "body_too_large")], help: rejectedHelp)),
-                malformed: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "malformed")], help: rejectedHelp)),
-                idleTimeouts: KernelCounter(r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "idle_timeout")], help: rejectedHelp)),
+                responses: Dictionary(
+                    uniqueKeysWithValues: (1...5).map {
+                        (
+                            $0,
+                            KernelCounter(
+                                r.counter(name: "pathwatch_http_responses_total", labels: [("code", "\($0)xx")], help: responseHelp))
+                        )
+                    }),
+                rejected: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "connection_limit")], help: rejectedHelp)),
+                headTooLarge: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "head_too_large")], help: rejectedHelp)),
+                bodyTooLarge: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "body_too_large")], help: rejectedHelp)),
+                malformed: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "malformed")], help: rejectedHelp)),
+                idleTimeouts: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "idle_timeout")], help: rejectedHelp)),
                 open: r.gauge(name: "pathwatch_http_open_connections", help: "HTTP connections open now.")))
     }
 
@@ -236,7 +265,8 @@ public final class AgentMetrics: Sendable {
             handles.append(counter)
             counters[name] = KernelCounter(counter)
         }
-        let up = registry.gauge(name: "pathwatch_link_up", labels: labels, help: "1 when the interface's operational state is up (IFLA_OPERSTATE).")
+        let up = registry.gauge(
+            name: "pathwatch_link_up", labels: labels, help: "1 when the interface's operational state is up (IFLA_OPERSTATE).")
         let mtu = registry.gauge(name: "pathwatch_link_mtu_bytes", labels: labels, help: "The interface's MTU.")
         return LinkSeries(counters: counters, gauges: ["up": up, "mtu": mtu], handles: handles, gaugeHandles: [up, mtu])
     }

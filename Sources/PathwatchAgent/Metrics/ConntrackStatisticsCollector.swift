@@ -36,7 +36,10 @@ extension ConntrackCPUStatistics {
             ("found", "Conntrack lookups that found an entry (CTA_STATS_FOUND), all CPUs.", found),
             ("invalid", "Packets conntrack could not track (CTA_STATS_INVALID), all CPUs.", invalid),
             ("insert", "Entries inserted (CTA_STATS_INSERT), all CPUs.", insert),
-            ("insert_failed", "Entries that could not be inserted, e.g. clashing tuples (CTA_STATS_INSERT_FAILED), all CPUs.", insertFailed),
+            (
+                "insert_failed", "Entries that could not be inserted, e.g. clashing tuples (CTA_STATS_INSERT_FAILED), all CPUs.",
+                insertFailed
+            ),
             ("drop", "Packets dropped because an entry could not be created (CTA_STATS_DROP), all CPUs.", drop),
             ("early_drop", "Entries evicted early because the table was full (CTA_STATS_EARLY_DROP), all CPUs.", earlyDrop),
             ("error", "ICMP errors conntrack could not match (CTA_STATS_ERROR), all CPUs.", error),

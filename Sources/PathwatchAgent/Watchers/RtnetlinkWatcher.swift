@@ -59,7 +59,7 @@ public final class RtnetlinkWatcher: Service {
                     self.metrics.countDecodeError(.rtnetlink)
                     self.logger.warning("skipped an rtnetlink message that did not decode", metadata: ["error": "\(error)"])
                 }
-            } catch where error.kind == .overrun {
+            } catch  where error.kind == .overrun {
                 metrics.countOverrun(.rtnetlink)
                 let discarded = events.socket.drain()
                 logger.warning(

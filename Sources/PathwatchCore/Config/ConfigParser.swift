@@ -87,7 +87,9 @@ private struct Reader {
     }
 
     func error(_ node: Node, _ key: String, _ value: String?, _ message: String) -> ConfigError {
-        ConfigError(file: file, line: node.mark.map { $0.line }, column: node.mark.map { $0.column }, key: key.isEmpty ? nil : key, value: value, message: message)
+        ConfigError(
+            file: file, line: node.mark.map { $0.line }, column: node.mark.map { $0.column }, key: key.isEmpty ? nil : key, value: value,
+            message: message)
     }
 
     func unknown(_ key: Key, _ path: String) -> ConfigError {
@@ -144,7 +146,9 @@ private struct Reader {
     func seconds(_ node: Node, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
         let text = try string(node, key)
         guard let value = Double(text), value.isFinite else { throw error(node, key, text, "expected a number of seconds") }
-        guard range.contains(value) else { throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound) seconds") }
+        guard range.contains(value) else {
+            throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound) seconds")
+        }
         return value
     }
 

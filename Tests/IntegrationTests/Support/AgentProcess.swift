@@ -33,7 +33,10 @@ final class AgentProcess {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
         process.arguments =
-            ["netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "127.0.0.1:\(port)", "--log-format", "json"]
+            [
+                "netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "127.0.0.1:\(port)",
+                "--log-format", "json",
+            ]
             + arguments
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log

@@ -53,7 +53,9 @@ struct StateDocument: Decodable {
 
     static func fetch(_ agent: AgentProcess) throws -> StateDocument {
         let response = try agent.get("/state")
-        guard response.status == 200 else { throw Shell.Failure(command: ["GET", "/state"], status: Int32(response.status), output: response.body) }
+        guard response.status == 200 else {
+            throw Shell.Failure(command: ["GET", "/state"], status: Int32(response.status), output: response.body)
+        }
         return try JSONDecoder().decode(StateDocument.self, from: Data(response.body.utf8))
     }
 

@@ -24,7 +24,8 @@ func runCommand(_ arguments: [String]) throws -> String {
     let err = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw CommandError(description: "\(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
+        throw CommandError(
+            description: "\(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
     }
     return String(decoding: out, as: UTF8.self)
 }
@@ -63,13 +64,14 @@ final class TestNamespace: Sendable {
         let path = "/var/run/netns/\(name)"
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result {
-                    let fd = open(path, O_RDONLY | O_CLOEXEC)
-                    guard fd >= 0 else { throw CommandError(description: "open \(path): errno \(errno)") }
-                    defer { close(fd) }
-                    guard cnl_setns_net(fd) == 0 else { throw CommandError(description: "setns \(path): errno \(errno)") }
-                    return try body()
-                })
+                continuation.resume(
+                    with: Result {
+                        let fd = open(path, O_RDONLY | O_CLOEXEC)
+                        guard fd >= 0 else { throw CommandError(description: "open \(path): errno \(errno)") }
+                        defer { close(fd) }
+                        guard cnl_setns_net(fd) == 0 else { throw CommandError(description: "setns \(path): errno \(errno)") }
+                        return try body()
+                    })
             }
             thread.start()
         }
@@ -108,9 +110,11 @@ enum LoopbackTCP {
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = address(port: port)
-        _ = try socketCall("bind", withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        })
+        _ = try socketCall(
+            "bind",
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            })
         _ = try socketCall("listen", Glibc.listen(fd, 128))
         return fd
     }
@@ -118,9 +122,11 @@ enum LoopbackTCP {
     static func connect(port: UInt16) throws -> Int32 {
         let fd = try socketCall("socket", socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0))
         var address = address(port: port)
-        _ = try socketCall("connect", withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        })
+        _ = try socketCall(
+            "connect",
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            })
         return fd
     }
 
