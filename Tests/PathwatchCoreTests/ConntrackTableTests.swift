@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Conntrack table")
 struct ConntrackTableTests {
-    func flow(id: UInt32?, sourcePort: UInt16, state: TCPConntrackState? = .synSent, status: ConntrackStatus = [.confirmed]) -> ConntrackFlow {
+    func flow(id: UInt32?, sourcePort: UInt16, state: TCPConntrackState? = .synSent, status: ConntrackStatus = [.confirmed])
+        -> ConntrackFlow
+    {
         let original = FlowTuple(
             source: IPAddress("10.0.1.20")!, destination: IPAddress("10.0.9.9")!, protocolNumber: .tcp, sourcePort: sourcePort,
             destinationPort: 80)
@@ -24,11 +26,14 @@ struct ConntrackTableTests {
         table.apply(ConntrackEvent(type: .new, flow: flow(id: 1, sourcePort: 35220)))
         table.apply(ConntrackEvent(type: .new, flow: flow(id: 2, sourcePort: 35221)))
         #expect(table.count == 2)
-        table.apply(ConntrackEvent(type: .update, flow: flow(id: 1, sourcePort: 35220, state: .established, status: [.confirmed, .seenReply, .assured])))
+        table.apply(
+            ConntrackEvent(
+                type: .update, flow: flow(id: 1, sourcePort: 35220, state: .established, status: [.confirmed, .seenReply, .assured])))
         #expect(table.flows[1]?.tcpState == .established)
         #expect(table.flows[1]?.status.contains(.assured) == true)
         // An update without protocol info keeps the last known TCP state.
-        table.apply(ConntrackEvent(type: .update, flow: flow(id: 1, sourcePort: 35220, state: nil, status: [.confirmed, .seenReply, .assured])))
+        table.apply(
+            ConntrackEvent(type: .update, flow: flow(id: 1, sourcePort: 35220, state: nil, status: [.confirmed, .seenReply, .assured])))
         #expect(table.flows[1]?.tcpState == .established)
         table.apply(ConntrackEvent(type: .destroy, flow: flow(id: 1, sourcePort: 35220)))
         #expect(table.count == 1)

@@ -21,16 +21,16 @@ struct NodeStateTests {
         var state = NodeState()
         state.apply(.linkChanged(eth0))
         let a = address("10.0.1.10", 24, on: eth0)
-        let changed_23 = state.apply(.addressAdded(a))
-        #expect(changed_23)
+        let added = state.apply(.addressAdded(a))
+        #expect(added)
         #expect(state.isLocalEndpoint(IPAddress("10.0.1.10")!))
-        let changed_26 = state.apply(.addressAdded(a))
-        #expect(!changed_26, "re-adding the same address is not a change")
-        let changed_28 = state.apply(.addressRemoved(a))
-        #expect(changed_28)
+        let addedAgain = state.apply(.addressAdded(a))
+        #expect(!addedAgain, "re-adding the same address is not a change")
+        let removed = state.apply(.addressRemoved(a))
+        #expect(removed)
         #expect(!state.isLocalEndpoint(IPAddress("10.0.1.10")!))
-        let changed_31 = state.apply(.addressRemoved(a))
-        #expect(!changed_31, "removing an unknown address is not a change")
+        let removedAgain = state.apply(.addressRemoved(a))
+        #expect(!removedAgain, "removing an unknown address is not a change")
     }
 
     @Test func podHostRoutesToVethsAreLocalEndpoints() {
@@ -77,25 +77,25 @@ struct NodeStateTests {
         #expect(state.routes.count == 3)
         var replaced = main
         replaced.nextHops = [NextHop(gateway: IPAddress("10.4.1.1"), interface: InterfaceIndex(2))]
-        let changed_78 = state.apply(.routeAdded(replaced))
-        #expect(changed_78, "a replace changes the route")
+        let replacedChanged = state.apply(.routeAdded(replaced))
+        #expect(replacedChanged, "a replace changes the route")
         #expect(state.routes.count == 3)
         #expect(state.routes[main.key]?.gateway == IPAddress("10.4.1.1"))
-        let changed_82 = state.apply(.routeRemoved(other))
-        #expect(changed_82)
+        let removedOther = state.apply(.routeRemoved(other))
+        #expect(removedOther)
         #expect(state.summary.ipv4Routes == 2)
     }
 
     @Test func rulesAddAndRemove() {
         var state = NodeState()
         let rule = Rule(family: .inet, priority: 100, source: IPPrefix("10.4.2.10/32")!, table: RouteTable(rawValue: 1002))
-        let changed_90 = state.apply(.ruleAdded(rule))
-        #expect(changed_90)
-        let changed_92 = state.apply(.ruleAdded(rule))
-        #expect(!changed_92)
+        let ruleAdded = state.apply(.ruleAdded(rule))
+        #expect(ruleAdded)
+        let ruleAddedAgain = state.apply(.ruleAdded(rule))
+        #expect(!ruleAddedAgain)
         #expect(state.summary.ipv4Rules == 1)
-        let changed_95 = state.apply(.ruleRemoved(rule))
-        #expect(changed_95)
+        let ruleRemoved = state.apply(.ruleRemoved(rule))
+        #expect(ruleRemoved)
         #expect(state.rules.isEmpty)
     }
 
@@ -129,8 +129,8 @@ struct NodeStateTests {
         fresh.statistics = stats
         state.updateStatistics(of: fresh)
         #expect(state.links[eth0.index]?.statistics?.rxBytes == 42)
-        let changed_130 = state.apply(.linkRemoved(eth0))
-        #expect(changed_130)
+        let linkRemoved = state.apply(.linkRemoved(eth0))
+        #expect(linkRemoved)
         state.updateStatistics(of: fresh)
         #expect(state.links.isEmpty, "a stale statistics dump must not bring a removed link back")
     }

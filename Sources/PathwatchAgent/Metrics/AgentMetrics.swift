@@ -81,44 +81,34 @@ public final class AgentMetrics: Sendable {
             help: "Always 1; labels carry the pathwatch version and the commit it was built from."
         ).set(to: 1)
         let autofixHelp = "1 for the auto-fix mode in force (off, dry-run, on), 0 for the others."
-        autofixGauges = Dictionary(
-            uniqueKeysWithValues: AutofixMode.allCases.map {
-                ($0, r.gauge(name: "pathwatch_autofix_mode", labels: [("mode", $0.rawValue)], help: autofixHelp))
-            })
+        autofixGauges = r.gauges(name: "pathwatch_autofix_mode", label: "mode", values: AutofixMode.allCases, help: autofixHelp) {
+            $0.rawValue
+        }
         let overrunHelp =
             "Netlink receive-queue overruns (ENOBUFS): events the kernel dropped before pathwatch read them; each is followed by a full re-dump."
-        overruns = Dictionary(
-            uniqueKeysWithValues: NetlinkSource.allCases.map {
-                ($0, r.counter(name: "pathwatch_netlink_overruns_total", labels: [("source", $0.rawValue)], help: overrunHelp))
-            })
+        overruns = r.counters(name: "pathwatch_netlink_overruns_total", label: "source", values: NetlinkSource.allCases, help: overrunHelp)
+        { $0.rawValue }
         let resyncHelp = "Full re-dumps of kernel state that replaced the model (start-up, after an overrun, after a link went away)."
-        resyncs = Dictionary(
-            uniqueKeysWithValues: NetlinkSource.allCases.map {
-                ($0, r.counter(name: "pathwatch_netlink_resyncs_total", labels: [("source", $0.rawValue)], help: resyncHelp))
-            })
+        resyncs = r.counters(name: "pathwatch_netlink_resyncs_total", label: "source", values: NetlinkSource.allCases, help: resyncHelp) {
+            $0.rawValue
+        }
         let decodeHelp = "Netlink messages that could not be decoded and were skipped."
-        decodeErrors = Dictionary(
-            uniqueKeysWithValues: NetlinkSource.allCases.map {
-                ($0, r.counter(name: "pathwatch_netlink_decode_errors_total", labels: [("source", $0.rawValue)], help: decodeHelp))
-            })
+        decodeErrors = r.counters(
+            name: "pathwatch_netlink_decode_errors_total", label: "source", values: NetlinkSource.allCases, help: decodeHelp
+        ) { $0.rawValue }
         let eventsHelp = "Conntrack events received from the kernel, by type (new, update, destroy)."
-        conntrackEvents = Dictionary(
-            uniqueKeysWithValues: ConntrackEventKind.allCases.map {
-                ($0, r.counter(name: "pathwatch_conntrack_events_total", labels: [("type", $0.rawValue)], help: eventsHelp))
-            })
+        conntrackEvents = r.counters(
+            name: "pathwatch_conntrack_events_total", label: "type", values: ConntrackEventKind.allCases, help: eventsHelp
+        ) { $0.rawValue }
         let families: [AddressFamily] = [.inet, .inet6]
-        routeGauges = Dictionary(
-            uniqueKeysWithValues: families.map {
-                ($0, r.gauge(name: "pathwatch_routes", labels: [("family", $0.description)], help: "Routes in the model, all tables."))
-            })
-        addressGauges = Dictionary(
-            uniqueKeysWithValues: families.map {
-                ($0, r.gauge(name: "pathwatch_addresses", labels: [("family", $0.description)], help: "Interface addresses in the model."))
-            })
-        ruleGauges = Dictionary(
-            uniqueKeysWithValues: families.map {
-                ($0, r.gauge(name: "pathwatch_rules", labels: [("family", $0.description)], help: "Policy routing rules in the model."))
-            })
+        routeGauges = r.gauges(name: "pathwatch_routes", label: "family", values: families, help: "Routes in the model, all tables.") {
+            $0.description
+        }
+        addressGauges = r.gauges(name: "pathwatch_addresses", label: "family", values: families, help: "Interface addresses in the model.")
+        { $0.description }
+        ruleGauges = r.gauges(name: "pathwatch_rules", label: "family", values: families, help: "Policy routing rules in the model.") {
+            $0.description
+        }
         linkCount = r.gauge(name: "pathwatch_links", help: "Network interfaces in the model.")
         localEndpoints = r.gauge(
             name: "pathwatch_local_endpoints",
@@ -142,10 +132,7 @@ public final class AgentMetrics: Sendable {
             name: "pathwatch_conntrack_flows",
             help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
         let findingHelp = "Open findings by kind."
-        findings = Dictionary(
-            uniqueKeysWithValues: FindingKind.allCases.map {
-                ($0, r.gauge(name: "pathwatch_findings", labels: [("kind", $0.rawValue)], help: findingHelp))
-            })
+        findings = r.gauges(name: "pathwatch_findings", label: "kind", values: FindingKind.allCases, help: findingHelp) { $0.rawValue }
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
@@ -289,5 +276,19 @@ extension PrometheusCollectorRegistry {
     /// A gauge whose `# HELP` line says what it measures; `name` is the full metric name.
     func gauge(name: String, labels: [(String, String)] = [], help: String) -> Gauge {
         makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+}
+
+extension PrometheusCollectorRegistry {
+    /// One counter per value of a bounded label, keyed by that value.
+    func counters<Key: Hashable>(
+        name: String, label: String, values: [Key], help: String, _ render: (Key) -> String
+    ) -> [Key: Counter] {
+        Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name: name, labels: [(label, render($0))], help: help)) })
+    }
+
+    /// One gauge per value of a bounded label, keyed by that value.
+    func gauges<Key: Hashable>(name: String, label: String, values: [Key], help: String, _ render: (Key) -> String) -> [Key: Gauge] {
+        Dictionary(uniqueKeysWithValues: values.map { ($0, gauge(name: name, labels: [(label, render($0))], help: help)) })
     }
 }

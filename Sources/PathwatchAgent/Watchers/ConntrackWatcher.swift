@@ -17,7 +17,7 @@ public final class ConntrackWatcher: Service {
     private let metrics: AgentMetrics
     private let settings: AgentConfig.ConntrackSettings
     private let logger: Logger
-    private let thread = WatcherThread(name: "pathwatch-conntrack")
+    private let thread = WatcherThread(name: "conntrack")
 
     public init(
         table: LiveConntrackTable, state: LiveNodeState, metrics: AgentMetrics, settings: AgentConfig.ConntrackSettings,
@@ -31,29 +31,23 @@ public final class ConntrackWatcher: Service {
     }
 
     public func run() async throws {
-        thread.start { [self] thread in loop(thread) }
+        thread.startSupervised(logger: logger) { [self] thread in try session(thread) }
         await thread.runUntilShutdown()
     }
 
-    private func loop(_ thread: WatcherThread) {
-        while !thread.isStopping {
-            do {
-                let events = try ConntrackEventSocket(receiveBufferBytes: settings.receiveBufferBytes, timeoutMilliseconds: 250)
-                let client = try ConntrackClient()
-                logger.info("conntrack subscription open", metadata: ["receive_buffer_bytes": "\(events.receiveBufferSize)"])
-                try resync(client, reason: "start-up")
-                state.markReady(Self.readinessPart)
-                if table.count == 0 {
-                    logger.notice(
-                        "conntrack has no entries in this network namespace: it stays inactive until something uses it (an nft ct rule, NAT, kube-proxy, Docker), and until then conntrack-based detection sees nothing"
-                    )
-                }
-                try follow(events, client, thread)
-            } catch {
-                logger.error("conntrack watcher failed; retrying in 1 s", metadata: ["error": "\(error)"])
-                thread.pause(seconds: 1)
-            }
+    /// One subscription's life: subscribe, dump the table, follow events until stopped or failed.
+    private func session(_ thread: WatcherThread) throws {
+        let events = try ConntrackEventSocket(receiveBufferBytes: settings.receiveBufferBytes, timeoutMilliseconds: 250)
+        let client = try ConntrackClient()
+        logger.info("conntrack subscription open", metadata: ["receive_buffer_bytes": "\(events.receiveBufferSize)"])
+        try resync(client, reason: "start-up")
+        state.markReady(Self.readinessPart)
+        if table.count == 0 {
+            logger.notice(
+                "conntrack has no entries in this network namespace: it stays inactive until something uses it (an nft ct rule, NAT, kube-proxy, Docker), and until then conntrack-based detection sees nothing"
+            )
         }
+        try follow(events, client, thread)
     }
 
     private func follow(_ events: ConntrackEventSocket, _ client: ConntrackClient, _ thread: WatcherThread) throws(NetlinkError) {

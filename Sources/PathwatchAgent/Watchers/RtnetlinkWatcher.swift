@@ -14,7 +14,7 @@ public final class RtnetlinkWatcher: Service {
     private let metrics: AgentMetrics
     private let logger: Logger
     private let receiveBufferBytes: Int
-    private let thread = WatcherThread(name: "pathwatch-rtnetlink")
+    private let thread = WatcherThread(name: "rtnetlink")
 
     public init(state: LiveNodeState, metrics: AgentMetrics, receiveBufferBytes: Int, logger: Logger) {
         self.state = state
@@ -24,26 +24,18 @@ public final class RtnetlinkWatcher: Service {
     }
 
     public func run() async throws {
-        thread.start { [self] thread in loop(thread) }
+        thread.startSupervised(logger: logger) { [self] thread in try session(thread) }
         await thread.runUntilShutdown()
     }
 
-    private func loop(_ thread: WatcherThread) {
-        while !thread.isStopping {
-            do {
-                let events = try RtnetlinkEventSocket(receiveBufferBytes: receiveBufferBytes)
-                let dumper = try RtnetlinkDumper()
-                logger.info(
-                    "rtnetlink subscription open",
-                    metadata: ["receive_buffer_bytes": "\(events.socket.receiveBufferSize)"])
-                try resyncAll(dumper, reason: "start-up")
-                state.markReady(Self.readinessPart)
-                try follow(events, dumper, thread)
-            } catch {
-                logger.error("rtnetlink watcher failed; retrying in 1 s", metadata: ["error": "\(error)"])
-                thread.pause(seconds: 1)
-            }
-        }
+    /// One subscription's life: subscribe, dump, follow events until stopped or failed.
+    private func session(_ thread: WatcherThread) throws {
+        let events = try RtnetlinkEventSocket(receiveBufferBytes: receiveBufferBytes)
+        let dumper = try RtnetlinkDumper()
+        logger.info("rtnetlink subscription open", metadata: ["receive_buffer_bytes": "\(events.socket.receiveBufferSize)"])
+        try resyncAll(dumper, reason: "start-up")
+        state.markReady(Self.readinessPart)
+        try follow(events, dumper, thread)
     }
 
     private func follow(_ events: RtnetlinkEventSocket, _ dumper: RtnetlinkDumper, _ thread: WatcherThread) throws(NetlinkError) {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -16,6 +17,22 @@ final class WatcherThread: Sendable {
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
+    /// Starts the thread running `session` over and over until stopped: a session that fails
+    /// (a socket error, a dump the kernel refused) is logged and retried a second later with
+    /// fresh sockets, so one bad moment never leaves the model unwatched for good.
+    func startSupervised(logger: Logger, _ session: @escaping @Sendable (WatcherThread) throws -> Void) {
+        start { thread in
+            while !thread.isStopping {
+                do {
+                    try session(thread)
+                } catch {
+                    logger.error("\(thread.name) watcher failed; retrying in 1 s", metadata: ["error": "\(error)"])
+                    thread.pause(seconds: 1)
+                }
+            }
+        }
+    }
+
     func start(_ body: @escaping @Sendable (WatcherThread) -> Void) {
         let thread = Thread { [self] in
             body(self)
@@ -25,7 +42,7 @@ final class WatcherThread: Sendable {
             }
             waiter?.resume()
         }
-        thread.name = name
+        thread.name = "pathwatch-\(name)"
         thread.start()
     }
 
