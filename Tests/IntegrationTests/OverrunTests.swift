@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// With a deliberately small receive queue, a burst of kernel events overruns the subscription:
+/// With a small receive queue and the agent paused (SIGSTOP), a burst of kernel events overruns the subscription:
 /// the agent counts it, re-dumps, and its model matches the kernel afterwards.
 @Suite("Netlink overruns", .serialized, .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
 struct OverrunTests {
@@ -14,7 +14,11 @@ struct OverrunTests {
             try agent.waitUntilReady()
             var batch = ""
             for i in 0..<20_000 { batch += "route add 172.\(16 + i / 65536 % 16).\(i / 256 % 256).\(i % 256)/32 via 10.4.1.1\n" }
+            // The agent is paused while the burst lands, as a slow consumer would be: the kernel
+            // must drop events for it, whatever the machine's speed.
+            agent.signal(SIGSTOP)
             try node.exec(["ip", "-batch", "-"], input: batch)
+            agent.signal(SIGCONT)
             #expect(
                 try eventually(within: 5, every: 0.2) {
                     (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "rtnetlink"]) ?? 0) >= 1
@@ -40,10 +44,13 @@ struct OverrunTests {
             try ns.activateConntrack()
             try agent.waitUntilReady()
             // 5,000 UDP flows in a few tens of milliseconds: a fresh socket, so a fresh source port, each.
+            agent.signal(SIGSTOP)
+            defer { agent.signal(SIGCONT) }
             try ns.exec([
                 "python3", "-c",
                 "import socket\nfor _ in range(5000):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', 9)); s.close()",
             ])
+            agent.signal(SIGCONT)
             #expect(
                 try eventually(within: 5, every: 0.2) {
                     (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "conntrack"]) ?? 0) >= 1
