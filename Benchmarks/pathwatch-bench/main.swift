@@ -1,1 +1,56 @@
-print("x")
+// pathwatch-bench: benchmarks, not tests. See docs/benchmarks.md for how to run them and the
+// numbers measured on the reference machine.
+//
+//   pathwatch-bench route-dump [--repeat N]
+//   pathwatch-bench route-model-memory
+//   pathwatch-bench conntrack-decode [--events N] [--fixtures DIR]
+//   pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+let usage = """
+    usage: pathwatch-bench route-dump [--repeat N]
+           pathwatch-bench route-model-memory
+           pathwatch-bench conntrack-decode [--events N] [--fixtures DIR]
+           pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
+
+    route-dump        full IPv4 route dump of the current network namespace decoded into a
+                      NodeState (the agent's start-up / overrun path), timed N times (default 5),
+                      plus the resident memory of the model and a decode-vs-insert breakdown.
+    route-model-memory  builds the streamed model once and nothing else (for /usr/bin/time -v).
+    conntrack-decode  decodes recorded ctnetlink event fixtures from an in-memory buffer on one
+                      thread, N events in total (default 5,000,000); prints events/s and ns/event.
+    conntrack-listen  subscribes to the conntrack event groups of the current namespace and decodes
+                      events until N arrived (default 100,000) or none came for MS ms (default
+                      3000); prints events, overruns and the process's CPU time per event.
+    """
+
+var arguments = CommandLine.arguments.dropFirst()
+guard let command = arguments.popFirst() else {
+    print(usage)
+    exit(2)
+}
+switch command {
+case "route-dump":
+    let options = Options(arguments, allowed: ["repeat"])
+    routeDumpBenchmark(repeats: options.int("repeat", default: 5))
+case "route-model-memory":
+    _ = Options(arguments, allowed: [])
+    routeModelMemory()
+case "conntrack-decode":
+    let options = Options(arguments, allowed: ["events", "fixtures"])
+    conntrackDecodeBenchmark(
+        events: options.int("events", default: 5_000_000),
+        fixtures: options.string("fixtures") ?? "Tests/NetlinkTests/Fixtures/conntrack")
+case "conntrack-listen":
+    let options = Options(arguments, allowed: ["events", "idle-ms"])
+    conntrackListenBenchmark(events: options.int("events", default: 100_000), idleMilliseconds: options.int("idle-ms", default: 3000))
+case "-h", "--help", "help":
+    print(usage)
+default:
+    print(usage)
+    exit(2)
+}
