@@ -11,6 +11,10 @@ public struct NetlinkRequest: Sendable {
         bytes.alignTo4()
     }
 
+    mutating func replaceByte(at offset: Int, with value: UInt8) {
+        bytes[offset] = value
+    }
+
     /// Whether the kernel will answer with a multi-part dump.
     public var isDump: Bool {
         let flags = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 6, as: UInt16.self) }

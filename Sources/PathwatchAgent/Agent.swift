@@ -33,11 +33,11 @@ public enum Agent {
         }
 
         let metrics = AgentMetrics(version: version, commit: commit)
-        metrics.setAutofixMode(config.autofix)
         var required: Set<String> = [RtnetlinkWatcher.readinessPart]
         if config.conntrack.enabled { required.insert(ConntrackWatcher.readinessPart) }
         let state = LiveNodeState(requiredParts: required)
         let findings = FindingsRegistry()
+        let autofix = AutofixSwitch(config.autofix, metrics: metrics, logger: logger, notify: state.changes)
         let conntrack = config.conntrack.enabled ? LiveConntrackTable() : nil
         let server = Mutex<HTTPServer?>(nil)
         let endpoint = AgentEndpoint(
@@ -61,21 +61,28 @@ public enum Agent {
         if let conntrack {
             services.append(ConntrackWatcher(table: conntrack, state: state, metrics: metrics, settings: config.conntrack, logger: logger))
         }
+        let reloader = ConfigReloader(
+            loader: loader, initial: config, logger: logger,
+            onResult: { metrics.countConfigReload(success: $0) },
+            onChange: { old, new in
+                logSettings.update(level: new.logLevel, format: new.logFormat)
+                if old.autofix != new.autofix { autofix.set(new.autofix, by: "config file") }
+                if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack
+                    || old.controlSocket != new.controlSocket
+                {
+                    logger.warning("listen, http, netlink, conntrack and controlSocket settings take effect at the next restart")
+                }
+                state.changes.notify()  // subnetRoutes, subnetGateways and repair settings apply now
+            })
+        services.append(reloader)
         services.append(
-            ConfigReloader(
-                loader: loader, initial: config, logger: logger,
-                onResult: { metrics.countConfigReload(success: $0) },
-                onChange: { old, new in
-                    logSettings.update(level: new.logLevel, format: new.logFormat)
-                    if old.autofix != new.autofix {
-                        metrics.setAutofixMode(new.autofix)
-                        logger.notice(
-                            "auto-fix mode changed", metadata: ["from": "\(old.autofix.rawValue)", "to": "\(new.autofix.rawValue)"])
-                    }
-                    if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack {
-                        logger.warning("listen, http, netlink and conntrack settings take effect at the next restart")
-                    }
-                }))
+            SubnetRouteRepairer(
+                state: state, autofix: autofix, configuration: { reloader.config }, findings: findings, metrics: metrics, logger: logger))
+        services.append(
+            ControlServer(
+                path: config.controlSocket, autofix: autofix,
+                status: { "autofix=\(autofix.current.rawValue) ready=\(state.isReady) findings=\(findings.snapshot().count)" },
+                logger: logger))
 
         logger.info(
             "pathwatch starting",

@@ -14,7 +14,7 @@ struct Pathwatch: AsyncParsableCommand {
             See README.md and docs/ for the configuration keys, metrics and findings.
             """,
         version: "\(BuildInfo.version) (\(BuildInfo.commit))",
-        subcommands: [Run.self]
+        subcommands: [Run.self, Autofix.self]
     )
 }
 
@@ -45,6 +45,11 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Auto-fix mode: off, dry-run or on (default off).", valueName: "mode"))
     var autofix: AutofixMode?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Control socket for `pathwatch autofix` (default /run/pathwatch/control.sock).", valueName: "path"))
+    var controlSocket: String?
+
     @Option(name: .long, help: ArgumentHelp("Log format: text or json (default text).", valueName: "format"))
     var logFormat: LogFormat?
 
@@ -56,8 +61,38 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let loader = ConfigLoader(
             path: config,
-            overrides: ConfigOverrides(listen: listen, autofix: autofix, logFormat: logFormat, logLevel: logLevel))
+            overrides: ConfigOverrides(
+                listen: listen, autofix: autofix, logFormat: logFormat, logLevel: logLevel, controlSocket: controlSocket))
         let status = await Agent.run(loader: loader, version: BuildInfo.version, commit: BuildInfo.commit)
         if status != .clean { throw ExitCode(status.rawValue) }
+    }
+}
+
+struct Autofix: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Switch a running agent's auto-fix mode: off, dry-run or on.",
+        discussion: """
+            Talks to the agent over its local control socket, which only root can use. The change \
+            lasts until the next change or until a SIGHUP re-reads a config file whose autofix \
+            value differs. Exit status: 0 switched, 1 the agent refused, 2 no agent reachable.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The mode: off, dry-run or on.", valueName: "mode"))
+    var mode: AutofixMode
+
+    @Option(name: .long, help: ArgumentHelp("The agent's control socket.", valueName: "path"))
+    var socket = AgentConfig().controlSocket
+
+    func run() throws {
+        let answer: String
+        do {
+            answer = try ControlClient.send("autofix \(mode.rawValue)", to: socket)
+        } catch {
+            FileHandle.standardError.write(Data("pathwatch: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        print(answer)
+        if !answer.hasPrefix("ok") { throw ExitCode(1) }
     }
 }

@@ -7,12 +7,17 @@ public struct ConfigOverrides: Sendable {
     public var autofix: AutofixMode?
     public var logFormat: LogFormat?
     public var logLevel: LogLevel?
+    public var controlSocket: String?
 
-    public init(listen: ListenAddress? = nil, autofix: AutofixMode? = nil, logFormat: LogFormat? = nil, logLevel: LogLevel? = nil) {
+    public init(
+        listen: ListenAddress? = nil, autofix: AutofixMode? = nil, logFormat: LogFormat? = nil, logLevel: LogLevel? = nil,
+        controlSocket: String? = nil
+    ) {
         self.listen = listen
         self.autofix = autofix
         self.logFormat = logFormat
         self.logLevel = logLevel
+        self.controlSocket = controlSocket
     }
 
     func apply(to config: inout AgentConfig) {
@@ -20,6 +25,7 @@ public struct ConfigOverrides: Sendable {
         if let autofix { config.autofix = autofix }
         if let logFormat { config.logFormat = logFormat }
         if let logLevel { config.logLevel = logLevel }
+        if let controlSocket { config.controlSocket = controlSocket }
     }
 }
 

@@ -38,6 +38,38 @@ public final class AgentMetrics: Sendable {
     private let conntrackFlows: Gauge
     private let findings: [FindingKind: Gauge]
     private let http: Mutex<HTTPSeries>
+    private let repairs: [RepairResult: Counter]
+    private let repairsRemoved: Counter
+    private let missingRoutes = Mutex<[MissingRouteLabels: Gauge]>([:])
+
+    /// What became of a corrective route change, for `pathwatch_route_repairs_total{result}`.
+    public enum RepairResult: String, Sendable, CaseIterable {
+        /// Installed and verified by a fresh lookup.
+        case success
+        /// The kernel refused the change.
+        case failed
+        /// Installed, but the lookup still picked another interface; the route was taken back.
+        case verifyFailed = "verify_failed"
+        /// Dry-run: logged and exported, not made.
+        case dryRun = "dry_run"
+        /// Not attempted: a route or rule pathwatch does not own is in the way.
+        case conflict
+        /// Not attempted: the repair keeps being removed (see pathwatch_route_repairs_removed_total).
+        case flapping
+        /// A route or rule of pathwatch's that no expectation needs any more was removed.
+        case cleanedUp = "cleaned_up"
+    }
+
+    public struct MissingRouteLabels: Hashable, Sendable {
+        public var interface: String
+        public var destination: String
+        public var gateway: String
+        public init(interface: String, destination: String, gateway: String) {
+            self.interface = interface
+            self.destination = destination
+            self.gateway = gateway
+        }
+    }
 
     private struct HTTPSeries {
         var responses: [Int: KernelCounter]
@@ -133,6 +165,15 @@ public final class AgentMetrics: Sendable {
             help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
         let findingHelp = "Open findings by kind."
         findings = r.gauges(name: "pathwatch_findings", label: "kind", values: FindingKind.allCases, help: findingHelp) { $0.rawValue }
+        repairs = r.counters(
+            name: "pathwatch_route_repairs_total", label: "result", values: RepairResult.allCases,
+            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, flapping, cleaned_up."
+        ) { $0.rawValue }
+        repairsRemoved = r.counter(
+            name: "pathwatch_route_repairs_removed_total",
+            help:
+                "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator)."
+        )
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
@@ -188,6 +229,30 @@ public final class AgentMetrics: Sendable {
                 let counter = counters[name] ?? KernelCounter(registry.counter(name: name, help: entry.help))
                 counters[name] = counter
                 counter.set(entry.value)
+            }
+        }
+    }
+
+    public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
+    public func countRepairRemoved() { repairsRemoved.increment() }
+
+    /// `pathwatch_missing_subnet_route{interface,destination,gateway}`: 1 while missing, 0 once
+    /// it holds; series for expectations that no longer exist are removed.
+    public func setMissingSubnetRoutes(_ current: [MissingRouteLabels: Bool]) {
+        missingRoutes.withLock { gauges in
+            for (labels, missing) in current {
+                let gauge =
+                    gauges[labels]
+                    ?? registry.gauge(
+                        name: "pathwatch_missing_subnet_route",
+                        labels: [("interface", labels.interface), ("destination", labels.destination), ("gateway", labels.gateway)],
+                        help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.")
+                gauges[labels] = gauge
+                gauge.set(to: missing ? 1 : 0)
+            }
+            for (labels, gauge) in gauges where current[labels] == nil {
+                registry.unregisterGauge(gauge)
+                gauges.removeValue(forKey: labels)
             }
         }
     }

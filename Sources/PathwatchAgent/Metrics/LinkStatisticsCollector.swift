@@ -27,9 +27,7 @@ public final class LinkStatisticsCollector: @unchecked Sendable {
         do {
             if dumper == nil { dumper = try RtnetlinkDumper() }
             let links = try dumper!.links()
-            state.update { model in
-                for link in links { model.updateStatistics(of: link) }
-            }
+            state.updateStatistics(links)
             return nil
         } catch {
             dumper = nil  // A fresh socket next time, in case this one is wedged.

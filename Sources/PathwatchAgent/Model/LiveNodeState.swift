@@ -9,6 +9,9 @@ public final class LiveNodeState: Sendable {
     /// The parts whose first full dump must be in before `/readyz` answers 200.
     public let requiredParts: Set<String>
 
+    /// Notified after every change to the model, for evaluators that react to changes.
+    public let changes = ChangeSignal()
+
     public init(requiredParts: Set<String>) {
         self.requiredParts = requiredParts
     }
@@ -19,11 +22,22 @@ public final class LiveNodeState: Sendable {
 
     @discardableResult
     public func apply(_ event: RtnetlinkEvent) -> Bool {
-        state.withLock { $0.apply(event) }
+        let changed = state.withLock { $0.apply(event) }
+        if changed { changes.notify() }
+        return changed
     }
 
+    /// Replaces parts of the model after a dump; notifies change listeners.
     public func update(_ body: (inout NodeState) -> Void) {
         state.withLock { body(&$0) }
+        changes.notify()
+    }
+
+    /// Refreshes counters only; not a change anyone evaluates.
+    public func updateStatistics(_ links: [Link]) {
+        state.withLock { model in
+            for link in links { model.updateStatistics(of: link) }
+        }
     }
 
     public func markReady(_ part: String) {

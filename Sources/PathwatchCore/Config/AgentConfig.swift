@@ -11,11 +11,30 @@ public struct AgentConfig: Sendable, Equatable {
     public var logLevel = LogLevel.info
     /// Per interface: destinations it must reach via its own subnet gateway.
     public var subnetRoutes: [String: [IPPrefix]] = [:]
+    /// Per interface: the subnet gateway, when it is not the subnet's first address (`.1`).
+    public var subnetGateways: [String: IPAddress] = [:]
+    /// How missing subnet routes are repaired when auto-fix is on.
+    public var repair = RepairSettings()
+    /// The local control socket `pathwatch autofix` talks to (root only).
+    public var controlSocket = "/run/pathwatch/control.sock"
     public var netlink = NetlinkSettings()
     public var conntrack = ConntrackSettings()
     public var http = HTTPSettings()
 
     public init() {}
+
+    public struct RepairSettings: Sendable, Equatable {
+        public var strategy = RepairStrategy.mainTable
+        /// Policy-routing strategy: interface N's routes go in table `policyTableBase + N`.
+        public var policyTableBase: UInt32 = 10_000
+        /// Policy-routing strategy: priority of the `from ADDRESS lookup TABLE` rules.
+        public var policyRulePriority: UInt32 = 10_000
+        /// A repair re-installed more often than this within `windowSeconds` is flapping:
+        /// something else removes it, and pathwatch stops fighting and says so.
+        public var maxInstallsPerWindow = 3
+        public var windowSeconds = 600.0
+        public init() {}
+    }
 
     public struct NetlinkSettings: Sendable, Equatable {
         /// Kernel receive queue for the route/link/address/rule subscription socket.
@@ -38,6 +57,15 @@ public struct AgentConfig: Sendable, Equatable {
         public var maxRequestHeadBytes = 16 * 1024
         public init() {}
     }
+}
+
+/// Where a corrective route goes.
+public enum RepairStrategy: String, Sendable, CaseIterable {
+    /// `ip route add DEST via GW dev IFACE` in the main table, as the incident's fix did.
+    case mainTable = "main-table"
+    /// `ip rule add from ADDRESS lookup TABLE` plus the route in that per-interface table, the
+    /// way multi-interface cloud images route each interface's traffic out of itself.
+    case policyRouting = "policy-routing"
 }
 
 public enum LogFormat: String, Sendable, CaseIterable {

@@ -42,6 +42,31 @@ public enum ConfigParser {
                 config.logLevel = try reader.choice(value, key.name, LogLevel.self)
             case "subnetRoutes":
                 config.subnetRoutes = try reader.subnetRoutes(value)
+            case "subnetGateways":
+                for (interface, value) in try reader.mapping(value, key.name) {
+                    let path = "subnetGateways.\(interface.name)"
+                    let text = try reader.string(value, path)
+                    guard let gateway = IPAddress(text) else { throw reader.error(value, path, text, "expected an IPv4 or IPv6 address") }
+                    config.subnetGateways[interface.name] = gateway
+                }
+            case "controlSocket":
+                let path = try reader.string(value, key.name)
+                guard path.hasPrefix("/"), path.utf8.count < 108 else {
+                    throw reader.error(value, key.name, path, "expected an absolute path shorter than 108 bytes (a Unix socket path)")
+                }
+                config.controlSocket = path
+            case "repair":
+                for (sub, v) in try reader.mapping(value, key.name) {
+                    let path = "repair.\(sub.name)"
+                    switch sub.name {
+                    case "strategy": config.repair.strategy = try reader.choice(v, path, RepairStrategy.self)
+                    case "policyTableBase": config.repair.policyTableBase = UInt32(try reader.integer(v, path, 256...4_000_000_000))
+                    case "policyRulePriority": config.repair.policyRulePriority = UInt32(try reader.integer(v, path, 1...32_765))
+                    case "maxInstallsPerWindow": config.repair.maxInstallsPerWindow = try reader.integer(v, path, 1...1000)
+                    case "windowSeconds": config.repair.windowSeconds = try reader.seconds(v, path, 1...86_400)
+                    default: throw reader.unknown(sub, path)
+                    }
+                }
             case "netlink":
                 for (sub, v) in try reader.mapping(value, key.name) {
                     let path = "netlink.\(sub.name)"

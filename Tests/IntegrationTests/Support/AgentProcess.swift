@@ -8,6 +8,7 @@ final class AgentProcess {
     let process = Process()
     let logFile: URL
     let configFile: URL
+    let controlSocket: String
 
     /// The binary beside the test bundle: `swift build --build-tests` builds both.
     static var binary: String {
@@ -29,13 +30,14 @@ final class AgentProcess {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logFile = directory.appendingPathComponent("agent.log")
         configFile = directory.appendingPathComponent("config.yaml")
+        controlSocket = directory.appendingPathComponent("control.sock").path
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
         process.arguments =
             [
                 "netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "127.0.0.1:\(port)",
-                "--log-format", "json",
+                "--log-format", "json", "--control-socket", controlSocket,
             ]
             + arguments
         let log = try FileHandle(forWritingTo: logFile)
@@ -84,6 +86,19 @@ final class AgentProcess {
     struct AgentNotReady: Error, CustomStringConvertible {
         var log: String
         var description: String { "the agent did not become ready; its log:\n\(log)" }
+    }
+
+    /// `pathwatch autofix MODE` against this agent; returns the command's output and status.
+    @discardableResult
+    func switchAutofix(_ mode: String) throws -> String {
+        try Shell.run([Self.binary, "autofix", mode, "--socket", controlSocket])
+    }
+
+    /// The open findings of one kind, decoded loosely.
+    func findings(kind: String) throws -> [[String: Any]] {
+        let body = try get("/findings").body
+        let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        return (json?["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == kind }
     }
 
     /// The current `/metrics`, parsed.

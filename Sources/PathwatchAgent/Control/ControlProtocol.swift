@@ -1,0 +1,39 @@
+import PathwatchCore
+
+/// The control socket's line protocol: one request line, one answer line.
+///
+///     autofix off|dry-run|on   ->  ok autofix=on
+///     status                   ->  ok autofix=on ready=true findings=0
+///     anything else            ->  error: …
+///
+/// Parsing is pure and total: any bytes give a request or a reason, never a trap.
+public enum ControlRequest: Equatable, Sendable {
+    case setAutofix(AutofixMode)
+    case status
+
+    /// The longest request line accepted; a longer one is refused unread.
+    public static let maxLineBytes = 256
+
+    public static func parse(_ bytes: [UInt8]) -> Result<ControlRequest, ControlError> {
+        guard bytes.count <= maxLineBytes else { return .failure(ControlError("request longer than \(maxLineBytes) bytes")) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(ControlError("request is not UTF-8 text")) }
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
+        switch (words.first, words.count) {
+        case ("status", 1):
+            return .success(.status)
+        case ("autofix", 2):
+            guard let mode = AutofixMode(rawValue: String(words[1])) else {
+                return .failure(ControlError("unknown auto-fix mode '\(words[1].prefix(32))'; expected off, dry-run or on"))
+            }
+            return .success(.setAutofix(mode))
+        default:
+            return .failure(ControlError("unknown request; expected \"autofix off|dry-run|on\" or \"status\""))
+        }
+    }
+}
+
+public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
