@@ -50,6 +50,8 @@ struct MetricsExpositionTests {
         metrics.setConntrackStatistics(cpu.exported)
         metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
         metrics.setFindingCounts([])
+        metrics.countRepair(.success)
+        metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
         return metrics
     }
 

@@ -116,3 +116,45 @@ struct ConfigParserTests {
         #expect(error.description.contains("mapping"))
     }
 }
+
+@Suite("Config parser: subnet routes and repair")
+struct RepairConfigTests {
+    @Test func repairKeysParse() throws {
+        let config = try ConfigParser.parse(
+            """
+            subnetRoutes:
+              net1: ["10.5.2.0/24", "fd00:5:2::/64"]
+            subnetGateways:
+              net1: "10.4.2.254"
+            controlSocket: /run/pathwatch-ns1/control.sock
+            repair:
+              strategy: policy-routing
+              policyTableBase: 20000
+              policyRulePriority: 1000
+              maxInstallsPerWindow: 5
+              windowSeconds: 60
+            """, file: "t.yaml")
+        #expect(config.subnetRoutes["net1"]?.count == 2)
+        #expect(config.subnetGateways["net1"] == IPAddress("10.4.2.254"))
+        #expect(config.controlSocket == "/run/pathwatch-ns1/control.sock")
+        #expect(config.repair.strategy == .policyRouting)
+        #expect(config.repair.policyTableBase == 20000)
+        #expect(config.repair.maxInstallsPerWindow == 5)
+    }
+
+    @Test(arguments: [
+        ("subnetGateways:\n  net1: gateway\n", "subnetGateways.net1"),
+        ("controlSocket: relative/path\n", "controlSocket"),
+        ("repair:\n  strategy: magic\n", "repair.strategy"),
+        ("repair:\n  policyRulePriority: 0\n", "repair.policyRulePriority"),
+        ("repair:\n  retries: 3\n", "repair.retries"),
+    ])
+    func badRepairValuesAreRefused(text: String, key: String) {
+        do {
+            _ = try ConfigParser.parse(text, file: "t.yaml")
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.key == key)
+        }
+    }
+}

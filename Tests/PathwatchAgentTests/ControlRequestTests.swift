@@ -1,0 +1,36 @@
+import Testing
+
+@testable import PathwatchAgent
+
+@Suite("Control socket protocol")
+struct ControlRequestTests {
+    @Test(arguments: [
+        ("autofix on", ControlRequest.setAutofix(.on)), ("autofix dry-run\r", .setAutofix(.dryRun)), ("autofix off", .setAutofix(.off)),
+        ("status", .status),
+    ])
+    func validRequests(text: String, expected: ControlRequest) throws {
+        #expect(try ControlRequest.parse(Array(text.utf8)).get() == expected)
+    }
+
+    @Test(arguments: ["", "autofix", "autofix maybe", "autofix on now", "reboot", "status please", "AUTOFIX ON"])
+    func invalidRequestsAreRefusedWithAReason(text: String) {
+        guard case .failure(let error) = ControlRequest.parse(Array(text.utf8)) else {
+            Issue.record("accepted \(text)")
+            return
+        }
+        #expect(!error.message.isEmpty)
+    }
+
+    @Test func bytesThatAreNotTextOrTooLongAreRefused() {
+        #expect(throws: ControlError.self) { try ControlRequest.parse([0xFF, 0xFE, 0x00]).get() }
+        #expect(throws: ControlError.self) { try ControlRequest.parse([UInt8](repeating: 0x61, count: 257)).get() }
+    }
+
+    @Test func randomBytesNeverTrap() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = ControlRequest.parse(bytes)
+        }
+    }
+}
