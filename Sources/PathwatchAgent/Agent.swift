@@ -75,9 +75,11 @@ public enum Agent {
                 state.changes.notify()  // subnetRoutes, subnetGateways and repair settings apply now
             })
         services.append(reloader)
+        let discovered = DiscoveredSubnetRoutes(notify: state.changes)
         services.append(
             SubnetRouteRepairer(
-                state: state, autofix: autofix, configuration: { reloader.config }, findings: findings, metrics: metrics, logger: logger))
+                state: state, autofix: autofix, configuration: { reloader.config }, discovered: discovered, findings: findings,
+                metrics: metrics, logger: logger))
         services.append(
             ControlServer(
                 path: config.controlSocket, autofix: autofix,

@@ -16,15 +16,17 @@ public final class SubnetRouteRepairer: Service {
     private let state: LiveNodeState
     private let autofix: AutofixSwitch
     private let configuration: @Sendable () -> AgentConfig
+    private let discovered: DiscoveredSubnetRoutes
     private let findings: FindingsRegistry
     private let metrics: AgentMetrics
     private let logger: Logger
     private let thread = WatcherThread(name: "subnet-routes")
 
     public init(
-        state: LiveNodeState, autofix: AutofixSwitch, configuration: @escaping @Sendable () -> AgentConfig, findings: FindingsRegistry,
-        metrics: AgentMetrics, logger: Logger
+        state: LiveNodeState, autofix: AutofixSwitch, configuration: @escaping @Sendable () -> AgentConfig,
+        discovered: DiscoveredSubnetRoutes, findings: FindingsRegistry, metrics: AgentMetrics, logger: Logger
     ) {
+        self.discovered = discovered
         self.state = state
         self.autofix = autofix
         self.configuration = configuration
@@ -69,9 +71,10 @@ public final class SubnetRouteRepairer: Service {
 
     private func evaluate(_ client: RouteClient, _ memory: inout EvaluationMemory) throws {
         let config = configuration()
+        let wanted = discovered.merged(with: config)
         let (expectations, names) = state.read { model in
             (
-                SubnetRouteExpectation.all(in: model, subnetRoutes: config.subnetRoutes, gateways: config.subnetGateways),
+                SubnetRouteExpectation.all(in: model, subnetRoutes: wanted.subnetRoutes, gateways: wanted.gateways),
                 model.links.mapValues(\.name)
             )
         }
