@@ -57,12 +57,12 @@ extension ByteReader {
 }
 
 extension Attribute {
-    public func u8(_ context: String) throws(DecodeError) -> UInt8 { try payload.u8(at: 0, context) }
-    public func u16Host(_ context: String) throws(DecodeError) -> UInt16 { try payload.u16Host(at: 0, context) }
-    public func u32Host(_ context: String) throws(DecodeError) -> UInt32 { try payload.u32Host(at: 0, context) }
-    public func u64Host(_ context: String) throws(DecodeError) -> UInt64 { try payload.u64Host(at: 0, context) }
-    public func u16Network(_ context: String) throws(DecodeError) -> UInt16 { try payload.u16Network(at: 0, context) }
-    public func u32Network(_ context: String) throws(DecodeError) -> UInt32 { try payload.u32Network(at: 0, context) }
-    public func u64Network(_ context: String) throws(DecodeError) -> UInt64 { try payload.u64Network(at: 0, context) }
+    public func u8(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt8 { try payload.u8(at: 0, context()) }
+    public func u16Host(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt16 { try payload.u16Host(at: 0, context()) }
+    public func u32Host(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt32 { try payload.u32Host(at: 0, context()) }
+    public func u64Host(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt64 { try payload.u64Host(at: 0, context()) }
+    public func u16Network(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt16 { try payload.u16Network(at: 0, context()) }
+    public func u32Network(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt32 { try payload.u32Network(at: 0, context()) }
+    public func u64Network(_ context: @autoclosure () -> String) throws(DecodeError) -> UInt64 { try payload.u64Network(at: 0, context()) }
     public func string() -> String { payload.string() }
 }

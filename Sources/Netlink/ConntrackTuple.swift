@@ -47,7 +47,7 @@ public struct FlowTuple: Hashable, Sendable, CustomStringConvertible {
         try reader.forEachAttribute(context) { a throws(DecodeError) in
             switch a.type {
             case 1:  // CTA_TUPLE_IP
-                try a.payload.forEachAttribute("\(context) CTA_TUPLE_IP") { ip throws(DecodeError) in
+                try a.payload.forEachAttribute("CTA_TUPLE_IP") { ip throws(DecodeError) in
                     switch ip.type {
                     case 1: source = try FlowTuple.address(ip, width: 4, "CTA_IP_V4_SRC")
                     case 2: destination = try FlowTuple.address(ip, width: 4, "CTA_IP_V4_DST")
@@ -57,7 +57,7 @@ public struct FlowTuple: Hashable, Sendable, CustomStringConvertible {
                     }
                 }
             case 2:  // CTA_TUPLE_PROTO
-                try a.payload.forEachAttribute("\(context) CTA_TUPLE_PROTO") { p throws(DecodeError) in
+                try a.payload.forEachAttribute("CTA_TUPLE_PROTO") { p throws(DecodeError) in
                     switch p.type {
                     case 1: protocolNumber = IPProtocolNumber(rawValue: try p.u8("CTA_PROTO_NUM"))
                     case 2: sourcePort = try p.u16Network("CTA_PROTO_SRC_PORT")

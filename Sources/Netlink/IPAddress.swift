@@ -12,11 +12,11 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var bitWidth: Int { if case .v4 = self { 32 } else { 128 } }
 
     /// Decodes 4 or 16 network-order bytes; other lengths are an error.
-    public init(networkBytes reader: ByteReader, _ context: String) throws(DecodeError) {
+    public init(networkBytes reader: ByteReader, _ context: @autoclosure () -> String) throws(DecodeError) {
         switch reader.count {
-        case 4: self = .v4(try reader.u32Network(at: 0, context))
-        case 16: self = .v6(try reader.u64Network(at: 0, context), try reader.u64Network(at: 8, context))
-        default: throw DecodeError(context, "address of \(reader.count) bytes", offset: reader.baseOffset)
+        case 4: self = .v4(try reader.u32Network(at: 0, context()))
+        case 16: self = .v6(try reader.u64Network(at: 0, context()), try reader.u64Network(at: 8, context()))
+        default: throw DecodeError(context(), "address of \(reader.count) bytes", offset: reader.baseOffset)
         }
     }
 
