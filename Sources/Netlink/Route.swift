@@ -54,6 +54,18 @@ public struct Route: Hashable, Sendable {
         public var tos: UInt8
         public var priority: UInt32
         public var type: RouteType
+
+        /// Hashes the fields that tell routes apart in practice (equality still compares all):
+        /// building the model from a million-route dump is dominated by hashing these keys.
+        public func hash(into hasher: inout Hasher) {
+            switch destination.address {
+            case .v4(let v): hasher.combine(UInt64(v) << 8 | UInt64(destination.length))
+            case .v6(let hi, let lo):
+                hasher.combine(hi)
+                hasher.combine(lo ^ UInt64(destination.length))
+            }
+            hasher.combine(UInt64(table.rawValue) << 32 | UInt64(priority))
+        }
     }
 
     public var key: Key {

@@ -42,12 +42,14 @@ public struct NodeState: Sendable {
         case .routeAdded(let route):
             let key = route.key
             let old = routes.updateValue(route, forKey: key)
-            updateContainerEndpoint(key, route)
+            // Most routes are not pod host routes: only touch the endpoint index when the old or
+            // the new route is one (a dump of a million routes then costs one hash per route).
+            if old.map(isContainerHostRoute) == true || isContainerHostRoute(route) { updateContainerEndpoint(key, route) }
             return old != route
         case .routeRemoved(let route):
             let key = route.key
-            guard routes.removeValue(forKey: key) != nil else { return false }
-            updateContainerEndpoint(key, nil)
+            guard let old = routes.removeValue(forKey: key) else { return false }
+            if isContainerHostRoute(old) || containerEndpoints[key] != nil { updateContainerEndpoint(key, nil) }
             return true
         case .ruleAdded(let rule):
             return rules.insert(rule).inserted
