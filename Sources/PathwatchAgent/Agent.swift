@@ -78,7 +78,8 @@ public enum Agent {
         let discovered = DiscoveredSubnetRoutes(notify: state.changes)
         services.append(
             SubnetRouteRepairer(
-                state: state, autofix: autofix, configuration: { reloader.config }, discovered: discovered, findings: findings,
+                state: state, autofix: autofix, configuration: { reloader.config }, discovered: discovered, conntrack: conntrack,
+                findings: findings,
                 metrics: metrics, logger: logger))
         services.append(
             ControlServer(

@@ -182,3 +182,36 @@ struct SubnetRouteTests {
         }
     }
 }
+
+@Suite(
+    "Missing subnet routes from live traffic", .serialized,
+    .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
+struct LiveTrafficSubnetRouteTests {
+    @Test func unrepliedFlowsLeavingByTheWrongInterfaceAreReportedWithoutConfig() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.inst1.activateConntrack()
+            let agent = try AgentProcess(in: lab.inst1, config: "liveTrafficScanSeconds: 0.5\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            // An application bound to net1's address talks to the peer; no answer comes back.
+            let pinger = try BackgroundProcess(["ping", "-i", "0.2", "-I", "10.4.2.10", "10.5.2.10"], in: lab.inst1, name: "ping")
+            defer { pinger.stop() }
+            #expect(
+                try eventually(within: 5, every: 0.25) {
+                    try agent.findings(kind: "missing_subnet_route").contains {
+                        ($0["evidence"] as? [String: Any])?["origin"] as? String == "conntrack"
+                    }
+                })
+            let finding = try #require(try agent.findings(kind: "missing_subnet_route").first)
+            #expect((finding["summary"] as? String)?.contains("leave by net0") == true, "summary: \(finding["summary"] ?? "")")
+            #expect(try lab.inst1.ip("route", "show", "table", "all").contains("proto 196") == false, "report-only")
+
+            // Traffic from net0's own address is answered: no finding for it.
+            #expect(SubnetLab.ping(from: lab.inst1, source: "10.4.1.10", to: "10.5.1.10"))
+            pinger.stop()
+            try lab.inst1.exec(["conntrack", "-F"], check: false)
+            #expect(try eventually(within: 3, every: 0.25) { try agent.findings(kind: "missing_subnet_route").isEmpty }, "it clears")
+        }
+    }
+}

@@ -17,6 +17,7 @@ public final class SubnetRouteRepairer: Service {
     private let autofix: AutofixSwitch
     private let configuration: @Sendable () -> AgentConfig
     private let discovered: DiscoveredSubnetRoutes
+    private let conntrack: LiveConntrackTable?
     private let findings: FindingsRegistry
     private let metrics: AgentMetrics
     private let logger: Logger
@@ -24,9 +25,11 @@ public final class SubnetRouteRepairer: Service {
 
     public init(
         state: LiveNodeState, autofix: AutofixSwitch, configuration: @escaping @Sendable () -> AgentConfig,
-        discovered: DiscoveredSubnetRoutes, findings: FindingsRegistry, metrics: AgentMetrics, logger: Logger
+        discovered: DiscoveredSubnetRoutes, conntrack: LiveConntrackTable?, findings: FindingsRegistry, metrics: AgentMetrics,
+        logger: Logger
     ) {
         self.discovered = discovered
+        self.conntrack = conntrack
         self.state = state
         self.autofix = autofix
         self.configuration = configuration
@@ -44,14 +47,22 @@ public final class SubnetRouteRepairer: Service {
         let client = try RouteClient()
         var memory = EvaluationMemory(settings: configuration().repair)
         var lastEvaluation = Date.distantPast
+        var lastScan = Date()
+        var live = LiveScanMemory()
         while !thread.isStopping {
             // Short waits so a stop request is noticed promptly; a change or a minute of quiet
             // triggers an evaluation.
             let changed = state.changes.wait(seconds: 0.25)
-            guard changed || Date().timeIntervalSince(lastEvaluation) > 60 else { continue }
             guard !thread.isStopping, state.pendingParts.isDisjoint(with: [RtnetlinkWatcher.readinessPart]) else { continue }
-            try evaluate(client, &memory)
-            lastEvaluation = Date()
+            if changed || Date().timeIntervalSince(lastEvaluation) > 60 {
+                try evaluate(client, &memory)
+                lastEvaluation = Date()
+            }
+            let scanInterval = configuration().liveTrafficScanSeconds
+            if let conntrack, scanInterval > 0, Date().timeIntervalSince(lastScan) >= scanInterval {
+                scanLiveTraffic(conntrack, client, &live)
+                lastScan = Date()
+            }
         }
     }
 
@@ -180,6 +191,66 @@ public final class SubnetRouteRepairer: Service {
         if mode == .on {
             for change in plan.cleanup { cleanUp(change, client, names: names) }
         }
+    }
+
+    struct LiveScanMemory {
+        var unreplied: Set<UInt32> = []
+        var open: Set<String> = []
+    }
+
+    /// Reports flows from one interface's address that get no reply and that the kernel routes
+    /// out of another interface: the incident seen in live traffic, without any configuration.
+    /// Report-only: pathwatch does not guess which subnet to route from a single destination.
+    private func scanLiveTraffic(_ conntrack: LiveConntrackTable, _ client: RouteClient, _ memory: inout LiveScanMemory) {
+        let model = state.read { copy $0 }
+        let previous = memory.unreplied
+        let (candidates, unreplied) = conntrack.read { table in
+            UnrepliedFlowScan.candidates(flows: table.flows, previouslyUnreplied: previous, state: model)
+        }
+        memory.unreplied = unreplied
+        let names = model.links.mapValues(\.name)
+        var seen: Set<String> = []
+        let now = Date()
+        for candidate in candidates {
+            let outcome: RouteLookupOutcome
+            do {
+                let route = try client.lookup(to: candidate.destination, from: candidate.source)
+                outcome = .route(interface: route.outputInterface, gateway: route.gateway, table: route.table)
+            } catch {
+                continue
+            }
+            guard UnrepliedFlowScan.isMisrouted(candidate, lookup: outcome), case .route(let out, let via, _) = outcome else { continue }
+            let key = "live \(candidate.interface) \(candidate.destination)"
+            seen.insert(key)
+            let leaves = out.map { names[$0] ?? "if\($0.rawValue)" } ?? "?"
+            let subnet = model.addresses.values.first { $0.address == candidate.source }?.subnet
+            let gateway = subnet?.firstHost.description ?? "the subnet gateway"
+            let host = IPPrefix(address: candidate.destination, length: candidate.destination.bitWidth)
+            let opened = findings.report(
+                kind: .missingSubnetRoute, key: key,
+                summary:
+                    "\(candidate.flows) unreplied flow(s) from \(candidate.interface) (\(candidate.source)) to \(candidate.destination) leave by \(leaves)\(via.map { " via \($0)" } ?? ""), not by \(candidate.interface): the reply path is likely dropped (seen in live traffic)",
+                evidence: [
+                    "interface": .string(candidate.interface), "source": .string("\(candidate.source)"),
+                    "destination": .string("\(candidate.destination)"), "unrepliedFlows": .number(Double(candidate.flows)),
+                    "lookup": .string("ip route get \(candidate.destination) from \(candidate.source): leaves by \(leaves)"),
+                    "origin": .string("conntrack"),
+                ],
+                remediation: [
+                    "text": .string(
+                        "Route the peer's subnet via \(candidate.interface)'s own subnet gateway, or declare it under subnetRoutes so pathwatch checks (and with auto-fix on, repairs) it."
+                    ),
+                    "commands": .array([.string("ip route add \(host) via \(gateway) dev \(candidate.interface)")]),
+                    "config": .string("subnetRoutes:\n  \(candidate.interface): [\"<peer subnet containing \(candidate.destination)>\"]"),
+                ], at: now, occurrences: memory.open.contains(key) ? 0 : 1)
+            if opened {
+                logger.warning(
+                    "unreplied flows leave by the wrong interface",
+                    metadata: ["interface": "\(candidate.interface)", "destination": "\(candidate.destination)", "leaves_by": "\(leaves)"])
+            }
+        }
+        for key in memory.open.subtracting(seen) { findings.clear(kind: .missingSubnetRoute, key: key) }
+        memory.open = seen
     }
 
     private func lookup(_ client: RouteClient, _ e: SubnetRouteExpectation) -> RouteLookupOutcome {

@@ -15,6 +15,9 @@ public struct AgentConfig: Sendable, Equatable {
     public var subnetGateways: [String: IPAddress] = [:]
     /// How missing subnet routes are repaired when auto-fix is on.
     public var repair = RepairSettings()
+    /// How often conntrack is scanned for unreplied flows leaving by the wrong interface; 0 turns
+    /// the scan off.
+    public var liveTrafficScanSeconds = 5.0
     /// The local control socket `pathwatch autofix` talks to (root only).
     public var controlSocket = "/run/pathwatch/control.sock"
     public var netlink = NetlinkSettings()

@@ -49,6 +49,12 @@ public enum ConfigParser {
                     guard let gateway = IPAddress(text) else { throw reader.error(value, path, text, "expected an IPv4 or IPv6 address") }
                     config.subnetGateways[interface.name] = gateway
                 }
+            case "liveTrafficScanSeconds":
+                let seconds = try reader.seconds(value, key.name, 0...3600)
+                guard seconds == 0 || seconds >= 0.5 else {
+                    throw reader.error(value, key.name, "\(seconds)", "must be 0 (off) or at least 0.5 seconds")
+                }
+                config.liveTrafficScanSeconds = seconds
             case "controlSocket":
                 let path = try reader.string(value, key.name)
                 guard path.hasPrefix("/"), path.utf8.count < 108 else {
