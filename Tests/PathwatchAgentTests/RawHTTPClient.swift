@@ -11,6 +11,14 @@ import NIOPosix
 /// NIO's blocking thread pool, never on the cooperative pool the server's tasks need, and every
 /// read has a timeout.
 final class RawHTTPClient: @unchecked Sendable {
+    /// Blocking socket calls run here, not on NIO's two-thread singleton pool: tests run in
+    /// parallel, and a handful of clients each waiting on a read must not starve the others.
+    static let blockingPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 32)
+        pool.start()
+        return pool
+    }()
+
     // @unchecked: the descriptor and buffer are used by one test at a time, sequentially.
     struct Response: Sendable {
         var statusCode: Int
@@ -52,7 +60,7 @@ final class RawHTTPClient: @unchecked Sendable {
 
     /// Connects to 127.0.0.1:`port`.
     static func connect(port: Int) async throws -> RawHTTPClient {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTPClient.blockingPool.runIfActive {
             #if canImport(Glibc)
                 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             #else
@@ -82,7 +90,7 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     func send(_ bytes: [UInt8]) async throws {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTPClient.blockingPool.runIfActive {
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes {
@@ -103,7 +111,7 @@ final class RawHTTPClient: @unchecked Sendable {
 
     /// Reads one response; `bodyless` for responses to HEAD.
     func readResponse(bodyless: Bool = false, timeout: Duration = .seconds(5)) async throws -> Response {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTPClient.blockingPool.runIfActive {
             let headEnd = try self.fill(timeout: timeout) { buffer in
                 Self.find([13, 10, 13, 10], in: buffer).map { $0 + 4 }
             }
@@ -133,7 +141,7 @@ final class RawHTTPClient: @unchecked Sendable {
 
     /// Waits until the server closes the connection; false if it is still open after `timeout`.
     func waitForClose(timeout: Duration) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await RawHTTPClient.blockingPool.runIfActive {
             self.buffer.removeAll()
             do {
                 _ = try self.fill(timeout: timeout) { _ in nil }
