@@ -1,0 +1,126 @@
+import Foundation
+import Netlink
+
+/// Recognises hairpinned connections in the conntrack event stream.
+///
+/// The fingerprint (the "Five-Second Ghosts" incident, reproduced in DESIGN.md): a node-local
+/// endpoint `S:p` opens a flow to a non-local frontend `F:fp`; a load balancer that preserves the
+/// client address sends it back, so a second flow appears with the *same* source `S:p` and
+/// protocol whose destination `L:lp` is hosted on this node. The SYN-ACK then comes from `L`, not
+/// `F`, and the client rejects it: the hairpinned flow never becomes ASSURED.
+///
+/// Memory is bounded: outbound flows are remembered for `window` seconds, at most `capacity`
+/// of them (oldest evicted first), so a SYN flood of unique sources cannot grow it.
+public struct HairpinCorrelator: Sendable {
+    /// One hairpin: the outbound flow through the frontend and its return to this node.
+    public struct Match: Sendable, Hashable {
+        public var frontend: Endpoint
+        public var source: Endpoint
+        public var localTarget: Endpoint
+        public var protocolNumber: IPProtocolNumber
+        /// Conntrack id of the hairpinned (second) flow, to follow whether it is ever ASSURED.
+        public var hairpinFlowID: UInt32?
+        public var time: Date
+    }
+
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        public var address: IPAddress
+        public var port: UInt16
+        public init(address: IPAddress, port: UInt16) {
+            self.address = address
+            self.port = port
+        }
+        public var description: String { address.family == .inet6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
+    }
+
+    private struct SourceKey: Hashable {
+        var protocolNumber: IPProtocolNumber
+        var source: Endpoint
+    }
+
+    private struct Pending {
+        var other: Endpoint
+        var flowID: UInt32?
+        var time: Date
+    }
+
+    public let window: TimeInterval
+    public let capacity: Int
+    /// Outbound flows to non-local destinations, by source.
+    private var outbound: [SourceKey: Pending] = [:]
+    /// Flows between two local endpoints, by source: matched if the outbound flow's event
+    /// arrives second (events of one burst can be read out of order across CPUs).
+    private var inbound: [SourceKey: Pending] = [:]
+    /// Insertion order for eviction; stale entries are skipped lazily.
+    private var order: [(key: SourceKey, outboundSide: Bool, time: Date)] = []
+    private var orderStart = 0
+    /// Entries dropped before their window ended because `capacity` was reached (a flood).
+    public private(set) var evictedForCapacity = 0
+
+    public init(window: TimeInterval = 2, capacity: Int = 65_536) {
+        self.window = window
+        self.capacity = max(1, capacity)
+    }
+
+    public var trackedCount: Int { outbound.count + inbound.count }
+
+    /// Feeds one NEW flow. Returns the hairpin it completes, if any.
+    public mutating func observeNew(_ flow: ConntrackFlow, at now: Date, isLocal: (IPAddress) -> Bool) -> Match? {
+        let tuple = flow.original
+        guard let sourcePort = tuple.sourcePort, let destinationPort = tuple.destinationPort, isLocal(tuple.source) else { return nil }
+        let key = SourceKey(protocolNumber: tuple.protocolNumber, source: Endpoint(address: tuple.source, port: sourcePort))
+        let destination = Endpoint(address: tuple.destination, port: destinationPort)
+        if isLocal(tuple.destination) {
+            guard tuple.destination != tuple.source || destinationPort != sourcePort else { return nil }
+            if let out = outbound.removeValue(forKey: key), now.timeIntervalSince(out.time) <= window {
+                return Match(frontend: out.other, source: key.source, localTarget: destination, protocolNumber: key.protocolNumber, hairpinFlowID: flow.id, time: now)
+            }
+            remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: false)
+        } else {
+            if let back = inbound.removeValue(forKey: key), now.timeIntervalSince(back.time) <= window {
+                return Match(frontend: destination, source: key.source, localTarget: back.other, protocolNumber: key.protocolNumber, hairpinFlowID: back.flowID, time: now)
+            }
+            remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: true)
+        }
+        return nil
+    }
+
+    private mutating func remember(_ key: SourceKey, _ pending: Pending, outboundSide: Bool) {
+        if outboundSide { outbound[key] = pending } else { inbound[key] = pending }
+        order.append((key, outboundSide, pending.time))
+        expire(before: pending.time.addingTimeInterval(-window))
+        while outbound.count + inbound.count > capacity {
+            if evictOldest() { evictedForCapacity += 1 }
+        }
+        compactOrder()
+    }
+
+    /// Forgets everything older than `cutoff`.
+    public mutating func expire(before cutoff: Date) {
+        while orderStart < order.count, order[orderStart].time < cutoff { evictOldest() }
+    }
+
+    /// Drops the oldest remembered flow; returns whether an index entry went with it.
+    @discardableResult
+    private mutating func evictOldest() -> Bool {
+        guard orderStart < order.count else { return false }
+        let entry = order[orderStart]
+        orderStart += 1
+        // Only remove it if the index still holds this very entry (not a newer one of the key).
+        if entry.outboundSide {
+            guard let current = outbound[entry.key], current.time == entry.time else { return false }
+            outbound.removeValue(forKey: entry.key)
+        } else {
+            guard let current = inbound[entry.key], current.time == entry.time else { return false }
+            inbound.removeValue(forKey: entry.key)
+        }
+        return true
+    }
+
+    private mutating func compactOrder() {
+        if orderStart > 4096, orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+    }
+}
