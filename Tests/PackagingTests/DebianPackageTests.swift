@@ -27,7 +27,9 @@ struct DebianPackageTests {
             let version = try Tool.run([Tool.binary, "--version"]).output.split(separator: " ").first.map(String.init)
             #expect(try field("Package") == "pathwatch")
             #expect(try field("Version") == version)
-            #expect(try field("Architecture") == (try Tool.run(["dpkg", "--print-architecture"]).output.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(
+                try field("Architecture")
+                    == (try Tool.run(["dpkg", "--print-architecture"]).output.trimmingCharacters(in: .whitespacesAndNewlines)))
             let depends = try field("Depends")
             for library in ["libmnl0", "libnetfilter-conntrack3", "libc6"] { #expect(depends.contains(library), "\(depends)") }
             #expect(!depends.contains("swift"))
