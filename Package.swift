@@ -90,5 +90,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["Netlink"], swiftSettings: strict),
+        // Checks packaging/ with the tools operators use: systemd-analyze, promtool, dpkg-deb,
+        // kubernetes-validate (scripts/setup installs them; a missing tool fails the test).
+        .testTarget(
+            name: "PackagingTests",
+            dependencies: ["PathwatchCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import Yams
+
+@Suite("Prometheus alert rules")
+struct PrometheusRulesTests {
+    struct Rule {
+        var alert: String
+        var expression: String
+    }
+
+    static func rules() throws -> [Rule] {
+        let document = try #require(try Yams.load(yaml: try Tool.read("packaging/prometheus/alerts.yml")) as? [String: Any])
+        let groups = try #require(document["groups"] as? [[String: Any]])
+        return try groups.flatMap { group in
+            try #require(group["rules"] as? [[String: Any]]).map { rule in
+                Rule(alert: rule["alert"] as? String ?? "", expression: rule["expr"] as? String ?? "")
+            }
+        }
+    }
+
+    @Test func promtoolChecksTheRules() throws {
+        try Tool.require("promtool")
+        let result = try Tool.run(["promtool", "check", "rules", "packaging/prometheus/alerts.yml"])
+        #expect(result.output.contains("SUCCESS"), "\(result.output)")
+    }
+
+    @Test func promtoolUnitTestsPass() throws {
+        try Tool.require("promtool")
+        try Tool.run(["promtool", "test", "rules", "packaging/prometheus/alerts_test.yml"])
+    }
+
+    /// One test group per alert, named after it, that expects it to fire.
+    @Test func everyAlertHasAUnitTest() throws {
+        let tests = try #require(try Yams.load(yaml: try Tool.read("packaging/prometheus/alerts_test.yml")) as? [String: Any])
+        let groups = try #require(tests["tests"] as? [[String: Any]])
+        var firing: Set<String> = []
+        for group in groups {
+            for check in group["alert_rule_test"] as? [[String: Any]] ?? [] {
+                if let name = check["alertname"] as? String, !(check["exp_alerts"] as? [Any] ?? []).isEmpty { firing.insert(name) }
+            }
+        }
+        let alerts = try Self.rules().map(\.alert)
+        #expect(Set(alerts).count == alerts.count, "alert names repeat")
+        #expect(Set(alerts).subtracting(firing).isEmpty, "alerts with no test that makes them fire")
+        #expect(Set(groups.compactMap { $0["name"] as? String }) == Set(alerts))
+    }
+
+    /// Alerts only read series the agent serves now (and `up`).
+    @Test func everyExpressionReadsExportedMetrics() throws {
+        let exported = try Documented.metricNames()
+        for rule in try Self.rules() {
+            let names = PromQL.metricNames(in: rule.expression)
+            #expect(!names.isEmpty, "\(rule.alert): no metric found in \(rule.expression)")
+            #expect(names.isSubset(of: exported), "\(rule.alert) reads \(names.subtracting(exported).sorted()), not in docs/metrics.md")
+        }
+    }
+
+    /// Each finding kind the agent reports has an alert.
+    @Test func everyFindingKindHasAnAlert() throws {
+        let metrics = try Tool.read("docs/metrics.md")
+        let row = try #require(metrics.split(separator: "\n").first { $0.hasPrefix("| `pathwatch_findings`") })
+        let kinds = row.matches(of: /`([a-z_]+)`/).map { String($0.output.1) }.filter { $0 != "kind" && $0 != "pathwatch_findings" }
+        #expect(kinds.count == 4, "\(kinds)")
+        let expressions = try Self.rules().map(\.expression)
+        for kind in kinds {
+            #expect(expressions.contains("pathwatch_findings{kind=\"\(kind)\"} > 0"), "no alert for finding kind \(kind)")
+        }
+    }
+
+    /// docs/runbooks.md has a section per alert, and each alert links to it.
+    @Test func everyAlertHasARunbookSection() throws {
+        let runbooks = try Tool.read("docs/runbooks.md")
+        let headings = Set(runbooks.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3)) })
+        let text = try Tool.read("packaging/prometheus/alerts.yml")
+        for rule in try Self.rules() {
+            #expect(headings.contains(rule.alert), "docs/runbooks.md has no \"## \(rule.alert)\" section")
+            #expect(text.contains("runbook: \"docs/runbooks.md#\(rule.alert.lowercased())\""), "\(rule.alert) has no runbook link")
+        }
+    }
+}
+
+@Suite("PromQL metric names")
+struct PromQLTests {
+    @Test func findsMetricsAndSkipsLabelsFunctionsAndVariables() {
+        let names = PromQL.metricNames(
+            in: #"sum by (instance, source) (increase(pathwatch_netlink_overruns_total{instance=~"$instance"}[$__rate_interval])) "#
+                + #"/ on(instance) group_left pathwatch_ready > 0.5 or vector(0)"#)
+        #expect(names == ["pathwatch_netlink_overruns_total", "pathwatch_ready"])
+        #expect(PromQL.metricNames(in: "label_values(pathwatch_build_info, instance)") == ["pathwatch_build_info"])
+    }
+
+    @Test func aMetricTheAgentDoesNotServeIsCaught() throws {
+        let names = PromQL.metricNames(in: #"sum by (frontend) (rate(pathwatch_hairpin_flows_total[5m]))"#)
+        #expect(names == ["pathwatch_hairpin_flows_total"])
+        #expect(!names.isSubset(of: try Documented.metricNames()))
+    }
+}
