@@ -59,7 +59,11 @@ public enum Agent {
             http,
         ]
         if let conntrack {
-            services.append(ConntrackWatcher(table: conntrack, state: state, metrics: metrics, settings: config.conntrack, logger: logger))
+            services.append(
+                ConntrackWatcher(
+                    table: conntrack, state: state, metrics: metrics, settings: config.conntrack, hairpin: config.hairpin,
+                    findings: findings,
+                    logger: logger))
         }
         let reloader = ConfigReloader(
             loader: loader, initial: config, logger: logger,

@@ -91,8 +91,8 @@ struct PromQLTests {
     }
 
     @Test func aMetricTheAgentDoesNotServeIsCaught() throws {
-        let names = PromQL.metricNames(in: #"sum by (frontend) (rate(pathwatch_hairpin_flows_total[5m]))"#)
-        #expect(names == ["pathwatch_hairpin_flows_total"])
+        let names = PromQL.metricNames(in: #"sum by (path) (pathwatch_not_a_metric_we_serve{path="public"})"#)
+        #expect(names == ["pathwatch_not_a_metric_we_serve"])
         #expect(!names.isSubset(of: try Documented.metricNames()))
     }
 }

@@ -51,6 +51,9 @@ struct MetricsExpositionTests {
         metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
         metrics.setFindingCounts([])
         metrics.countRepair(.success)
+        metrics.countHairpinFlow(frontend: "10.0.9.9:80")
+        metrics.countHairpinUnanswered(frontend: "10.0.9.9:80")
+        metrics.setHairpinTracked(2)
         metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
         return metrics
     }

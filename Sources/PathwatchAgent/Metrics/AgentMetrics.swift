@@ -41,6 +41,9 @@ public final class AgentMetrics: Sendable {
     private let repairs: [RepairResult: Counter]
     private let repairsRemoved: Counter
     private let missingRoutes = Mutex<[MissingRouteLabels: Gauge]>([:])
+    private let hairpinFlows = Mutex<[String: Counter]>([:])
+    private let hairpinUnanswered = Mutex<[String: Counter]>([:])
+    private let hairpinTracked: Gauge
 
     /// What became of a corrective route change, for `pathwatch_route_repairs_total{result}`.
     public enum RepairResult: String, Sendable, CaseIterable {
@@ -174,6 +177,11 @@ public final class AgentMetrics: Sendable {
             help:
                 "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator)."
         )
+        hairpinTracked = r.gauge(
+            name: "pathwatch_hairpin_tracked_flows",
+            help:
+                "Flows the hairpin detector remembers (outbound flows waiting for a return, hairpinned flows waiting for their outcome); bounded by hairpin.maxTrackedFlows."
+        )
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
@@ -232,6 +240,35 @@ public final class AgentMetrics: Sendable {
             }
         }
     }
+
+    /// `pathwatch_hairpin_flows_total{frontend}`; the caller bounds the label values.
+    public func countHairpinFlow(frontend: String) {
+        hairpinFlows.withLock { counters in
+            let counter =
+                counters[frontend]
+                ?? registry.counter(
+                    name: "pathwatch_hairpin_flows_total", labels: [("frontend", frontend)],
+                    help:
+                        "Connections from this node that a load balancer sent back to this node, by frontend (first hairpin.maxFrontendLabels frontends, then \"other\")."
+                )
+            counters[frontend] = counter
+            counter.increment()
+        }
+    }
+
+    public func countHairpinUnanswered(frontend: String) {
+        hairpinUnanswered.withLock { counters in
+            let counter =
+                counters[frontend]
+                ?? registry.counter(
+                    name: "pathwatch_hairpin_flows_unanswered_total", labels: [("frontend", frontend)],
+                    help: "Hairpinned connections that ended without ever being answered (the incident's failing SYNs), by frontend.")
+            counters[frontend] = counter
+            counter.increment()
+        }
+    }
+
+    public func setHairpinTracked(_ count: Int) { hairpinTracked.set(Int64(count)) }
 
     public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
     public func countRepairRemoved() { repairsRemoved.increment() }

@@ -18,11 +18,13 @@ public final class ConntrackWatcher: Service {
     private let settings: AgentConfig.ConntrackSettings
     private let logger: Logger
     private let thread = WatcherThread(name: "conntrack")
+    private let hairpin: HairpinReporter?
 
     public init(
         table: LiveConntrackTable, state: LiveNodeState, metrics: AgentMetrics, settings: AgentConfig.ConntrackSettings,
-        logger: Logger
+        hairpin: AgentConfig.HairpinSettings?, findings: FindingsRegistry, logger: Logger
     ) {
+        self.hairpin = hairpin.map { HairpinReporter(settings: $0, findings: findings, metrics: metrics, logger: logger) }
         self.table = table
         self.state = state
         self.metrics = metrics
@@ -80,7 +82,10 @@ public final class ConntrackWatcher: Service {
     }
 
     private func count(_ batch: [ConntrackEvent]) {
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else {
+            hairpin?.expireIfDue()
+            return
+        }
         var new = 0
         var update = 0
         var destroy = 0
@@ -95,6 +100,7 @@ public final class ConntrackWatcher: Service {
         if update > 0 { metrics.countConntrackEvent(.update, by: update) }
         if destroy > 0 { metrics.countConntrackEvent(.destroy, by: destroy) }
         table.apply(batch)
+        hairpin?.observe(batch, state: state)
     }
 
     private func resync(_ client: ConntrackClient, reason: String) throws(NetlinkError) {

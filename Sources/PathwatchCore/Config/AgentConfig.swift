@@ -22,6 +22,7 @@ public struct AgentConfig: Sendable, Equatable {
     public var controlSocket = "/run/pathwatch/control.sock"
     public var netlink = NetlinkSettings()
     public var conntrack = ConntrackSettings()
+    public var hairpin = HairpinSettings()
     public var http = HTTPSettings()
 
     public init() {}
@@ -51,6 +52,18 @@ public struct AgentConfig: Sendable, Equatable {
         /// Kernel receive queue for the conntrack event socket; bursts of new connections need
         /// room here, or events are lost (counted as overruns and followed by a re-dump).
         public var receiveBufferBytes = 32 << 20
+        public init() {}
+    }
+
+    public struct HairpinSettings: Sendable, Equatable {
+        /// How long an outbound flow is remembered, waiting for its return to this node.
+        public var windowSeconds = 2.0
+        /// At most this many flows are remembered; a flood evicts the oldest.
+        public var maxTrackedFlows = 65_536
+        /// A hairpin finding closes after this long without a new hairpinned flow.
+        public var quietSeconds = 300.0
+        /// Frontends beyond this many share the `other` label in pathwatch_hairpin_flows_total.
+        public var maxFrontendLabels = 20
         public init() {}
     }
 

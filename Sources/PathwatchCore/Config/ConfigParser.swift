@@ -90,6 +90,17 @@ public enum ConfigParser {
                     default: throw reader.unknown(sub, path)
                     }
                 }
+            case "hairpin":
+                for (sub, v) in try reader.mapping(value, key.name) {
+                    let path = "hairpin.\(sub.name)"
+                    switch sub.name {
+                    case "windowSeconds": config.hairpin.windowSeconds = try reader.seconds(v, path, 0.1...60)
+                    case "maxTrackedFlows": config.hairpin.maxTrackedFlows = try reader.integer(v, path, 16...10_000_000)
+                    case "quietSeconds": config.hairpin.quietSeconds = try reader.seconds(v, path, 1...86_400)
+                    case "maxFrontendLabels": config.hairpin.maxFrontendLabels = try reader.integer(v, path, 0...1000)
+                    default: throw reader.unknown(sub, path)
+                    }
+                }
             case "http":
                 for (sub, v) in try reader.mapping(value, key.name) {
                     let path = "http.\(sub.name)"

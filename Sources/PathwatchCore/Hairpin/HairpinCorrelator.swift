@@ -73,12 +73,16 @@ public struct HairpinCorrelator: Sendable {
         if isLocal(tuple.destination) {
             guard tuple.destination != tuple.source || destinationPort != sourcePort else { return nil }
             if let out = outbound.removeValue(forKey: key), now.timeIntervalSince(out.time) <= window {
-                return Match(frontend: out.other, source: key.source, localTarget: destination, protocolNumber: key.protocolNumber, hairpinFlowID: flow.id, time: now)
+                return Match(
+                    frontend: out.other, source: key.source, localTarget: destination, protocolNumber: key.protocolNumber,
+                    hairpinFlowID: flow.id, time: now)
             }
             remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: false)
         } else {
             if let back = inbound.removeValue(forKey: key), now.timeIntervalSince(back.time) <= window {
-                return Match(frontend: destination, source: key.source, localTarget: back.other, protocolNumber: key.protocolNumber, hairpinFlowID: back.flowID, time: now)
+                return Match(
+                    frontend: destination, source: key.source, localTarget: back.other, protocolNumber: key.protocolNumber,
+                    hairpinFlowID: back.flowID, time: now)
             }
             remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: true)
         }
