@@ -52,6 +52,8 @@ struct MetricsExpositionTests {
         metrics.setFindingCounts([])
         metrics.countRepair(.success)
         metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
+        metrics.setDiscoveryStatus(ok: false)
+        metrics.countDiscoveryFailure(.timeout)
         return metrics
     }
 
