@@ -24,7 +24,10 @@ struct MetadataParserTests {
             try InstanceMetadata.prefixes(bytes("10.0.0.0/16\n100.64.0.0/16\n"), "vpc", family: .inet) == [
                 IPPrefix("10.0.0.0/16")!, IPPrefix("100.64.0.0/16")!,
             ])
-        #expect(try InstanceMetadata.prefixes(bytes("2600:1f18:1234:5600::/56"), "vpc6", family: .inet6) == [IPPrefix("2600:1f18:1234:5600::/56")!])
+        #expect(
+            try InstanceMetadata.prefixes(bytes("2600:1f18:1234:5600::/56"), "vpc6", family: .inet6) == [
+                IPPrefix("2600:1f18:1234:5600::/56")!
+            ])
         #expect(try InstanceMetadata.token(bytes("AQAEAFq3xyz_-==")) == "AQAEAFq3xyz_-==")
         #expect(try InstanceMetadata.deviceNumber(bytes("1")) == 1)
         #expect(try InstanceMetadata.prefixes(bytes("10.0.0.0/16\r\n10.0.0.0/16\r\n"), "vpc", family: .inet) == [IPPrefix("10.0.0.0/16")!])

@@ -6,8 +6,9 @@ import PathwatchCore
 struct MetadataClient {
     var http: MetadataHTTPClient
 
-    init(settings: AgentConfig.DiscoverySettings) {
+    init(settings: AgentConfig.DiscoverySettings, isStopping: @escaping @Sendable () -> Bool) {
         http = MetadataHTTPClient(host: settings.endpoint.host, port: settings.endpoint.port, timeout: settings.timeoutSeconds)
+        http.isStopping = isStopping
     }
 
     func interfaces() throws(MetadataError) -> [MetadataInterface] {
@@ -26,7 +27,8 @@ struct MetadataClient {
         var result: [MetadataInterface] = []
         for mac in try InstanceMetadata.macs(get(InstanceMetadata.Path.macs, false) ?? []) {
             let path = { (item: String) in InstanceMetadata.Path.interface(mac, item) }
-            let subnet = try InstanceMetadata.prefix(get(path("subnet-ipv4-cidr-block"), false) ?? [], "subnet-ipv4-cidr-block", family: .inet)
+            let subnet = try InstanceMetadata.prefix(
+                get(path("subnet-ipv4-cidr-block"), false) ?? [], "subnet-ipv4-cidr-block", family: .inet)
             let vpc = try InstanceMetadata.prefixes(get(path("vpc-ipv4-cidr-blocks"), false) ?? [], "vpc-ipv4-cidr-blocks", family: .inet)
             let device = try get(path("device-number"), true).map { body throws(MetadataError) in try InstanceMetadata.deviceNumber(body) }
             let subnet6 = try get(path("subnet-ipv6-cidr-blocks"), true).map { body throws(MetadataError) in

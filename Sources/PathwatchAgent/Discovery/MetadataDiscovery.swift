@@ -57,7 +57,8 @@ final class MetadataDiscovery: Service {
                 memory.nextAttempt = .distantPast
                 memory.backoff = 1
             }
-            if Date() >= memory.nextAttempt { attempt(settings, &memory) }
+            if Date() >= memory.nextAttempt { attempt(settings, &memory, thread) }
+            guard !thread.isStopping else { break }
             if let answers = memory.answers { publish(answers, &memory) }
             thread.pause(seconds: 0.5)
         }
@@ -73,9 +74,9 @@ final class MetadataDiscovery: Service {
         var published: MetadataExpectations.Result?
     }
 
-    private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory) {
+    private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory, _ thread: WatcherThread) {
         do {
-            let answers = try MetadataClient(settings: settings).interfaces()
+            let answers = try MetadataClient(settings: settings, isStopping: { thread.isStopping }).interfaces()
             metrics.setDiscoveryStatus(ok: true)
             if memory.outcome != "ok" {
                 logger.notice(
@@ -86,6 +87,7 @@ final class MetadataDiscovery: Service {
             memory.backoff = 1
             memory.nextAttempt = Date().addingTimeInterval(settings.refreshSeconds)
         } catch {
+            guard !thread.isStopping else { return }  // interrupted by shutdown, not a failure
             metrics.setDiscoveryStatus(ok: false)
             metrics.countDiscoveryFailure(error.reason)
             if memory.outcome != error.reason.rawValue {

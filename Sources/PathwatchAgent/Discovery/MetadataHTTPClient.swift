@@ -10,6 +10,8 @@ struct MetadataHTTPClient {
     var port: Int
     var timeout: Double
     var maxResponseBytes = InstanceMetadata.maxBodyBytes + HTTPResponse.maxHeadBytes
+    /// Checked while waiting, so the agent's shutdown never waits out a slow service.
+    var isStopping: @Sendable () -> Bool = { false }
 
     /// Sends one request and returns the parsed response; every failure is a ``MetadataError``.
     func request(_ method: String, _ path: String, headers: [(String, String)]) throws(MetadataError) -> HTTPResponse {
@@ -109,8 +111,9 @@ struct MetadataHTTPClient {
         while true {
             let left = deadline.timeIntervalSinceNow
             guard left > 0 else { throw MetadataError(.timeout, "no answer from \(endpointText) within \(timeout) s (\(what))") }
+            guard !isStopping() else { throw MetadataError(.unreachable, "stopping") }
             var p = pollfd(fd: fd, events: events, revents: 0)
-            let n = poll(&p, 1, Int32(min(left * 1000, 1000).rounded(.up)))
+            let n = poll(&p, 1, Int32(min(left * 1000, 200).rounded(.up)))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw MetadataError(.unreachable, "poll: \(errnoText())")

@@ -180,7 +180,12 @@ public final class AgentMetrics: Sendable {
         let discoveryHelp = "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable."
         discoveryFailures = Dictionary(
             uniqueKeysWithValues: MetadataError.Reason.allCases.map {
-                ($0, r.counter(name: "pathwatch_discovery_failures_total", labels: [("source", "metadata"), ("reason", $0.rawValue)], help: discoveryHelp))
+                (
+                    $0,
+                    r.counter(
+                        name: "pathwatch_discovery_failures_total", labels: [("source", "metadata"), ("reason", $0.rawValue)],
+                        help: discoveryHelp)
+                )
             })
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."

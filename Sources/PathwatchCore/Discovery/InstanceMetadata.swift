@@ -45,7 +45,9 @@ public enum InstanceMetadata {
     public static func normalizedMAC(_ text: String) -> String? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 6,
-            parts.allSatisfy({ $0.utf8.count == 2 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) } })
+            parts.allSatisfy({
+                $0.utf8.count == 2 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
+            })
         else { return nil }
         return text.lowercased()
     }
