@@ -81,6 +81,8 @@ public enum Agent {
         services.append(reloader)
         let discovered = DiscoveredSubnetRoutes(notify: state.changes)
         services.append(
+            MetadataDiscovery(state: state, discovered: discovered, configuration: { reloader.config }, metrics: metrics, logger: logger))
+        services.append(
             SubnetRouteRepairer(
                 state: state, autofix: autofix, configuration: { reloader.config }, discovered: discovered, conntrack: conntrack,
                 findings: findings,

@@ -3,7 +3,8 @@ import Testing
 
 /// The pod hairpin, reproduced for real: the agent on the node names the frontend within a
 /// second of the first SYN, and stays quiet for direct traffic, SNAT and other-node backends.
-@Suite("Hairpin detection", .serialized, .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
+@Suite(
+    "Hairpin detection", .serialized, .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
 struct HairpinTests {
     static let labels = ["node", "podA", "podB", "lb", "node2"]
 
@@ -28,7 +29,9 @@ struct HairpinTests {
             let client = try BackgroundProcess(
                 ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: lab.podA, name: "client")
             defer { client.stop() }
-            #expect(try eventually(within: 1, every: 0.05) { try agent.findings(kind: "hairpin").count == 1 }, "within a second of the first SYN")
+            #expect(
+                try eventually(within: 1, every: 0.05) { try agent.findings(kind: "hairpin").count == 1 },
+                "within a second of the first SYN")
             let finding = try #require(try agent.findings(kind: "hairpin").first)
             let evidence = try #require(finding["evidence"] as? [String: Any])
             #expect(evidence["frontend"] as? String == "10.0.9.9:80")

@@ -55,6 +55,8 @@ struct MetricsExpositionTests {
         metrics.countHairpinUnanswered(frontend: "10.0.9.9:80")
         metrics.setHairpinTracked(2)
         metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
+        metrics.setDiscoveryStatus(ok: false)
+        metrics.countDiscoveryFailure(.timeout)
         return metrics
     }
 

@@ -44,6 +44,9 @@ public final class AgentMetrics: Sendable {
     private let hairpinFlows = Mutex<[String: Counter]>([:])
     private let hairpinUnanswered = Mutex<[String: Counter]>([:])
     private let hairpinTracked: Gauge
+    private let discoveryFailures: [MetadataError.Reason: Counter]
+    /// Present only while discovery is on, so an agent without it shows no failing status.
+    private let discoveryStatus = Mutex<Gauge?>(nil)
 
     /// What became of a corrective route change, for `pathwatch_route_repairs_total{result}`.
     public enum RepairResult: String, Sendable, CaseIterable {
@@ -182,6 +185,16 @@ public final class AgentMetrics: Sendable {
             help:
                 "Flows the hairpin detector remembers (outbound flows waiting for a return, hairpinned flows waiting for their outcome); bounded by hairpin.maxTrackedFlows."
         )
+        let discoveryHelp = "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable."
+        discoveryFailures = Dictionary(
+            uniqueKeysWithValues: MetadataError.Reason.allCases.map {
+                (
+                    $0,
+                    r.counter(
+                        name: "pathwatch_discovery_failures_total", labels: [("source", "metadata"), ("reason", $0.rawValue)],
+                        help: discoveryHelp)
+                )
+            })
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
@@ -293,6 +306,27 @@ public final class AgentMetrics: Sendable {
             }
         }
     }
+
+    /// `pathwatch_discovery_status{source="metadata"}`: 1 when the last read of the instance
+    /// metadata worked, 0 when it failed; `nil` (discovery off) removes the series.
+    public func setDiscoveryStatus(ok: Bool?) {
+        discoveryStatus.withLock { gauge in
+            guard let ok else {
+                if let existing = gauge { registry.unregisterGauge(existing) }
+                gauge = nil
+                return
+            }
+            let series =
+                gauge
+                ?? registry.gauge(
+                    name: "pathwatch_discovery_status", labels: [("source", "metadata")],
+                    help: "1 when the last read of the discovery source worked, 0 while it fails; absent when discovery is off.")
+            gauge = series
+            series.set(to: ok ? 1 : 0)
+        }
+    }
+
+    public func countDiscoveryFailure(_ reason: MetadataError.Reason) { discoveryFailures[reason]?.increment() }
 
     public func setHTTPStatistics(_ snapshot: HTTPServerStatistics.Snapshot) {
         http.withLock { series in

@@ -24,6 +24,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var conntrack = ConntrackSettings()
     public var hairpin = HairpinSettings()
     public var http = HTTPSettings()
+    /// Learning what must be reachable at run time (the cloud's instance metadata).
+    public var discovery = DiscoverySettings()
 
     public init() {}
 
@@ -64,6 +66,19 @@ public struct AgentConfig: Sendable, Equatable {
         public var quietSeconds = 300.0
         /// Frontends beyond this many share the `other` label in pathwatch_hairpin_flows_total.
         public var maxFrontendLabels = 20
+        public init() {}
+    }
+
+    public struct DiscoverySettings: Sendable, Equatable {
+        /// Read each interface's subnet and the VPC's CIDR blocks from the EC2 instance metadata
+        /// service (IMDSv2). Off by default; needs `repair.strategy: policy-routing`.
+        public var metadata = false
+        /// The metadata service: `http://` and a literal address, no path.
+        public var endpoint = MetadataEndpoint(host: "169.254.169.254", port: 80)
+        /// Connect plus response, per request.
+        public var timeoutSeconds = 2.0
+        /// How often the answers are read again (failures retry sooner, backing off up to this).
+        public var refreshSeconds = 300.0
         public init() {}
     }
 
@@ -125,4 +140,58 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// `http://HOST[:PORT]` with a literal IPv4 or bracketed IPv6 address: no DNS, no TLS, no path.
+public struct MetadataEndpoint: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        guard text.hasPrefix("http://") else { return nil }
+        var rest = Substring(text.dropFirst("http://".count))
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.isEmpty, !rest.contains("/") else { return nil }
+        let host: Substring
+        var portText: Substring?
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let tail = rest[rest.index(after: close)...]
+            if !tail.isEmpty {
+                guard tail.hasPrefix(":") else { return nil }
+                portText = tail.dropFirst()
+            }
+            guard IPAddress(host)?.family == .inet6 else { return nil }
+        } else {
+            if let colon = rest.firstIndex(of: ":") {
+                host = rest[..<colon]
+                portText = rest[rest.index(after: colon)...]
+            } else {
+                host = rest
+            }
+            guard IPAddress(host)?.family == .inet else { return nil }
+        }
+        var port = 80
+        if let portText {
+            guard !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber), let value = Int(portText),
+                (1...65535).contains(value)
+            else { return nil }
+            port = value
+        }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var address: IPAddress? { IPAddress(host) }
+
+    public var description: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? "http://\(h)" : "http://\(h):\(port)"
+    }
 }

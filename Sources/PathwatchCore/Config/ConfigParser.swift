@@ -26,6 +26,7 @@ public enum ConfigParser {
         guard let root else { return config }  // An empty file means all defaults.
         let reader = Reader(file: file)
         let top = try reader.mapping(root, "")
+        var metadataNode: Node?
         for (key, value) in top {
             switch key.name {
             case "listen":
@@ -111,9 +112,34 @@ public enum ConfigParser {
                     default: throw reader.unknown(sub, path)
                     }
                 }
+            case "discovery":
+                for (sub, v) in try reader.mapping(value, key.name) {
+                    let path = "discovery.\(sub.name)"
+                    switch sub.name {
+                    case "metadata":
+                        config.discovery.metadata = try reader.bool(v, path)
+                        metadataNode = v
+                    case "endpoint":
+                        let text = try reader.string(v, path)
+                        guard let endpoint = MetadataEndpoint(text) else {
+                            throw reader.error(
+                                v, path, text, "expected http://ADDRESS[:PORT] with a literal address, e.g. http://169.254.169.254")
+                        }
+                        config.discovery.endpoint = endpoint
+                    case "timeoutSeconds": config.discovery.timeoutSeconds = try reader.seconds(v, path, 0.1...60)
+                    case "refreshSeconds": config.discovery.refreshSeconds = try reader.seconds(v, path, 1...86_400)
+                    default: throw reader.unknown(sub, path)
+                    }
+                }
             default:
                 throw reader.unknown(key, key.name)
             }
+        }
+        if config.discovery.metadata, config.repair.strategy != .policyRouting, let metadataNode {
+            throw reader.error(
+                metadataNode, "discovery.metadata", "true",
+                "needs repair.strategy: policy-routing (it is \(config.repair.strategy.rawValue)): discovered VPC CIDR blocks routed in the main table via a secondary interface would pull the primary interface's VPC traffic out of the wrong interface"
+            )
         }
         return config
     }

@@ -38,7 +38,8 @@ struct HairpinLab {
         try node2.ip("route", "add", "default", "via", "10.0.3.1")
         try lb.ip("route", "add", "10.0.2.30/32", "via", "10.0.3.2")
         let target = backend == .otherNode ? "10.0.2.30" : "10.0.1.21"
-        let snat = backend == .podBWithSourceNAT ? "chain post { type nat hook postrouting priority 100; ip daddr 10.0.1.21 masquerade; }" : ""
+        let snat =
+            backend == .podBWithSourceNAT ? "chain post { type nat hook postrouting priority 100; ip daddr 10.0.1.21 masquerade; }" : ""
         try lb.nft(
             """
             table ip lb {

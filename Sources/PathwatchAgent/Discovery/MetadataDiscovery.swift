@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+import PathwatchCore
+import ServiceLifecycle
+
+/// Learns what each secondary interface must reach from the EC2 instance metadata service
+/// (`discovery.metadata: true`) and publishes it through ``DiscoveredSubnetRoutes``.
+///
+/// Reads the metadata every `discovery.refreshSeconds` (after a failure sooner, backing off from
+/// 1 s), and maps the last good answer onto the live model twice a second, so an interface
+/// attached or renamed later is covered without asking the service again. A failed read keeps
+/// the last good answer (routes are not withdrawn because the service hiccuped). State changes,
+/// not every attempt, are logged. Runs on its own thread: the HTTP client blocks.
+final class MetadataDiscovery: Service {
+    private let state: LiveNodeState
+    private let discovered: DiscoveredSubnetRoutes
+    private let configuration: @Sendable () -> AgentConfig
+    private let metrics: AgentMetrics
+    private let logger: Logger
+    private let thread = WatcherThread(name: "discovery")
+
+    init(
+        state: LiveNodeState, discovered: DiscoveredSubnetRoutes, configuration: @escaping @Sendable () -> AgentConfig,
+        metrics: AgentMetrics, logger: Logger
+    ) {
+        self.state = state
+        self.discovered = discovered
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func run() async throws {
+        thread.start { [self] thread in loop(thread) }
+        await thread.runUntilShutdown()
+    }
+
+    private func loop(_ thread: WatcherThread) {
+        var memory = Memory()
+        while !thread.isStopping {
+            let settings = configuration().discovery
+            guard settings.metadata else {
+                if memory.settings != nil {
+                    logger.notice("instance metadata discovery turned off; discovered subnet routes withdrawn")
+                    memory = Memory()
+                    discovered.replace(with: .init())
+                    metrics.setDiscoveryStatus(ok: nil)
+                }
+                thread.pause(seconds: 0.5)
+                continue
+            }
+            if memory.settings != settings {
+                if memory.settings == nil {
+                    logger.info("instance metadata discovery on", metadata: ["endpoint": "\(settings.endpoint)"])
+                }
+                memory.settings = settings
+                memory.nextAttempt = .distantPast
+                memory.backoff = 1
+            }
+            if Date() >= memory.nextAttempt { attempt(settings, &memory, thread) }
+            guard !thread.isStopping else { break }
+            if let answers = memory.answers { publish(answers, &memory) }
+            thread.pause(seconds: 0.5)
+        }
+    }
+
+    private struct Memory {
+        var settings: AgentConfig.DiscoverySettings?
+        var answers: [MetadataInterface]?
+        var nextAttempt = Date.distantPast
+        var backoff = 1.0
+        /// "ok" or the failure reason of the last attempt, to log changes only.
+        var outcome: String?
+        var published: MetadataExpectations.Result?
+    }
+
+    private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory, _ thread: WatcherThread) {
+        do {
+            let answers = try MetadataClient(settings: settings, isStopping: { thread.isStopping }).interfaces()
+            metrics.setDiscoveryStatus(ok: true)
+            if memory.outcome != "ok" {
+                logger.notice(
+                    "instance metadata read", metadata: ["endpoint": "\(settings.endpoint)", "interfaces": "\(answers.count)"])
+            }
+            memory.outcome = "ok"
+            memory.answers = answers
+            memory.backoff = 1
+            memory.nextAttempt = Date().addingTimeInterval(settings.refreshSeconds)
+        } catch {
+            guard !thread.isStopping else { return }  // interrupted by shutdown, not a failure
+            metrics.setDiscoveryStatus(ok: false)
+            metrics.countDiscoveryFailure(error.reason)
+            if memory.outcome != error.reason.rawValue {
+                let what =
+                    switch error.reason {
+                    case .unreachable: "instance metadata service unreachable"
+                    case .timeout: "instance metadata service did not answer in time"
+                    case .httpStatus: "instance metadata service refused a request"
+                    case .garbage: "instance metadata answer not understood"
+                    }
+                let kept = memory.answers.map { "the last good answer (\($0.count) interfaces)" } ?? "nothing discovered"
+                logger.warning(
+                    "\(what); keeping \(kept), retrying",
+                    metadata: ["endpoint": "\(settings.endpoint)", "reason": "\(error.reason.rawValue)", "error": "\(error.message)"])
+            }
+            memory.outcome = error.reason.rawValue
+            memory.nextAttempt = Date().addingTimeInterval(min(memory.backoff, settings.refreshSeconds))
+            memory.backoff = min(memory.backoff * 2, settings.refreshSeconds)
+        }
+    }
+
+    private func publish(_ answers: [MetadataInterface], _ memory: inout Memory) {
+        let result = state.read { MetadataExpectations.compute(answers, state: $0) }
+        guard result != memory.published else { return }
+        memory.published = result
+        var snapshot = DiscoveredSubnetRoutes.Snapshot()
+        snapshot.subnetRoutes = result.subnetRoutes
+        snapshot.gateways = result.gateways
+        discovered.replace(with: snapshot)
+        let routes = result.subnetRoutes.sorted { $0.key < $1.key }.map { name, destinations in
+            "\(name) -> \(destinations.map(\.description).joined(separator: ",")) via \(result.gateways[name].map { "\($0)" } ?? "?")"
+        }
+        if result.primary == nil, !answers.isEmpty {
+            logger.warning(
+                "instance metadata: cannot tell the primary interface (no main-table default route on a metadata interface, no device-number 0); expecting nothing",
+                metadata: ["unmatched_macs": "\(result.unmatched.joined(separator: ","))"])
+        } else {
+            logger.info(
+                "discovered subnet routes",
+                metadata: [
+                    "primary": "\(result.primary ?? "-")", "expectations": "\(routes.joined(separator: "; "))",
+                    "unmatched_macs": "\(result.unmatched.joined(separator: ","))",
+                ])
+        }
+    }
+}
