@@ -111,6 +111,7 @@ struct SubnetRoutePlannerTests {
         #expect(
             plan.items[0].fix.map { $0.command(names: [net1.index: "net1"]) } == [
                 "ip rule add from 10.4.2.10/32 lookup 10003 priority 10000 protocol 196",
+                "ip route add 10.4.2.0/24 dev net1 table 10003 proto 196",
                 "ip route add 10.5.2.0/24 via 10.4.2.1 dev net1 table 10003 proto 196",
             ])
     }

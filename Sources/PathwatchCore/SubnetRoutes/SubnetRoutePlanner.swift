@@ -115,6 +115,12 @@ public enum SubnetRoutePlanner {
             family: family, priority: settings.policyRulePriority,
             source: IPPrefix(address: expectation.source, length: expectation.source.bitWidth), table: table, action: 1,
             protocolID: .pathwatch)
-        return [.addRule(rule), .addRoute(route)]
+        // The interface's own subnet, on-link, in its table too: otherwise a wide destination
+        // (a whole VPC) would send traffic to the interface's neighbours through the gateway.
+        let connected = Route(
+            destination: expectation.subnet, table: table, protocolID: .pathwatch, scope: .link, type: .unicast,
+            priority: family == .inet6 ? 1024 : nil, preferredSource: family == .inet ? expectation.source : nil,
+            nextHops: [NextHop(interface: expectation.interfaceIndex)])
+        return [.addRule(rule), .addRoute(connected), .addRoute(route)]
     }
 }
