@@ -33,15 +33,11 @@ public enum Agent {
         }
 
         let metrics = AgentMetrics(version: version, commit: commit)
-        var required: Set<String> = [RtnetlinkWatcher.readinessPart]
-        if config.conntrack.enabled { required.insert(ConntrackWatcher.readinessPart) }
-        let state = LiveNodeState(requiredParts: required)
-        let findings = FindingsRegistry()
-        let autofix = AutofixSwitch(config.autofix, metrics: metrics, logger: logger, notify: state.changes)
-        let conntrack = config.conntrack.enabled ? LiveConntrackTable() : nil
+        let parts = DetectionParts(config: config, metrics: metrics, logger: logger)
+        let (state, findings, autofix) = (parts.state, parts.findings, parts.autofix)
         let server = Mutex<HTTPServer?>(nil)
         let endpoint = AgentEndpoint(
-            state: state, conntrack: conntrack, metrics: metrics, findings: findings,
+            state: state, conntrack: parts.conntrack, metrics: metrics, findings: findings,
             httpStatistics: { server.withLock { $0?.statistics.snapshot() } }, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -54,17 +50,6 @@ public enum Agent {
             logger: logger, eventLoopGroup: group)
         server.withLock { $0 = http }
 
-        var services: [any Service] = [
-            RtnetlinkWatcher(state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, logger: logger),
-            http,
-        ]
-        if let conntrack {
-            services.append(
-                ConntrackWatcher(
-                    table: conntrack, state: state, metrics: metrics, settings: config.conntrack, hairpin: config.hairpin,
-                    findings: findings,
-                    logger: logger))
-        }
         let reloader = ConfigReloader(
             loader: loader, initial: config, logger: logger,
             onResult: { metrics.countConfigReload(success: $0) },
@@ -72,21 +57,15 @@ public enum Agent {
                 logSettings.update(level: new.logLevel, format: new.logFormat)
                 if old.autofix != new.autofix { autofix.set(new.autofix, by: "config file") }
                 if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack
-                    || old.controlSocket != new.controlSocket
+                    || old.controlSocket != new.controlSocket || old.hairpin != new.hairpin
                 {
-                    logger.warning("listen, http, netlink, conntrack and controlSocket settings take effect at the next restart")
+                    logger.warning("listen, http, netlink, conntrack, hairpin and controlSocket settings take effect at the next restart")
                 }
-                state.changes.notify()  // subnetRoutes, subnetGateways and repair settings apply now
+                state.changes.notify()  // subnetRoutes, subnetGateways, repair and discovery settings apply now
             })
+        var services = parts.services(config: config, configuration: { reloader.config }, logger: logger)
+        services.append(http)
         services.append(reloader)
-        let discovered = DiscoveredSubnetRoutes(notify: state.changes)
-        services.append(
-            MetadataDiscovery(state: state, discovered: discovered, configuration: { reloader.config }, metrics: metrics, logger: logger))
-        services.append(
-            SubnetRouteRepairer(
-                state: state, autofix: autofix, configuration: { reloader.config }, discovered: discovered, conntrack: conntrack,
-                findings: findings,
-                metrics: metrics, logger: logger))
         services.append(
             ControlServer(
                 path: config.controlSocket, autofix: autofix,

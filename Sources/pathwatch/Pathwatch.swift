@@ -14,7 +14,7 @@ struct Pathwatch: AsyncParsableCommand {
             See README.md and docs/ for the configuration keys, metrics and findings.
             """,
         version: "\(BuildInfo.version) (\(BuildInfo.commit))",
-        subcommands: [Run.self, Autofix.self]
+        subcommands: [Run.self, Doctor.self, Autofix.self]
     )
 }
 
@@ -94,5 +94,38 @@ struct Autofix: ParsableCommand {
         }
         print(answer)
         if !answer.hasPrefix("ok") { throw ExitCode(1) }
+    }
+}
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Diagnose this node once: watch it for a few seconds and print what pathwatch finds.",
+        discussion: """
+            Runs every detector (hairpin, missing subnet routes; with --config, the subnet routes \
+            to check) without serving anything and with auto-fix forced off: it never changes the \
+            node. Exit status: 0 nothing found, 1 something found, 2 it could not look (bad \
+            configuration, missing privileges, kernel state unreadable).
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("YAML config file, as for run (subnetRoutes and thresholds).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("How long to watch, in seconds (default 10).", valueName: "seconds"))
+    var duration: Double = 10
+
+    @Flag(name: .long, help: "Print the findings as JSON, in the /findings shape, with notes.")
+    var json = false
+
+    func run() async throws {
+        // Checked here rather than in validate(): doctor's contract is exit status 2 on any error.
+        guard duration >= 1, duration <= 3600 else {
+            FileHandle.standardError.write(Data("pathwatch doctor: --duration must be between 1 and 3600 seconds\n".utf8))
+            throw ExitCode(2)
+        }
+        let status = await PathwatchAgent.Doctor.run(
+            loader: ConfigLoader(path: config, overrides: ConfigOverrides()), duration: duration, json: json, version: BuildInfo.version,
+            commit: BuildInfo.commit)
+        if status != 0 { throw ExitCode(status) }
     }
 }
