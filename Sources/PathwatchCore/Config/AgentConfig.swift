@@ -134,7 +134,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             portText = text[text.index(after: colon)...]
             guard host.isEmpty || IPAddress(host)?.family == .inet || host == "localhost" else { return nil }
         }
-        guard let port = Int(portText), (0...65535).contains(port), portText.allSatisfy(\.isNumber) else { return nil }
+        guard let port = Int(portText), (0...65535).contains(port), portText.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         self.host = host.isEmpty ? "0.0.0.0" : String(host)
         self.port = port
     }
@@ -154,38 +154,16 @@ public struct MetadataEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     public init?(_ text: String) {
         guard text.hasPrefix("http://") else { return nil }
-        var rest = Substring(text.dropFirst("http://".count))
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        var rest = String(text.dropFirst("http://".count))
+        if rest.hasSuffix("/") { rest.removeLast() }
         guard !rest.isEmpty, !rest.contains("/") else { return nil }
-        let host: Substring
-        var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let tail = rest[rest.index(after: close)...]
-            if !tail.isEmpty {
-                guard tail.hasPrefix(":") else { return nil }
-                portText = tail.dropFirst()
-            }
-            guard IPAddress(host)?.family == .inet6 else { return nil }
-        } else {
-            if let colon = rest.firstIndex(of: ":") {
-                host = rest[..<colon]
-                portText = rest[rest.index(after: colon)...]
-            } else {
-                host = rest
-            }
-            guard IPAddress(host)?.family == .inet else { return nil }
-        }
-        var port = 80
-        if let portText {
-            guard !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber), let value = Int(portText),
-                (1...65535).contains(value)
-            else { return nil }
-            port = value
-        }
-        self.host = String(host)
-        self.port = port
+        let hasPort = rest.hasPrefix("[") ? rest.contains("]:") : rest.contains(":")
+        // Same HOST:PORT rules as `listen`, but a literal address only and port 80 by default.
+        guard let parsed = ListenAddress(hasPort ? rest : rest + ":80"), parsed.port > 0, IPAddress(parsed.host) != nil,
+            rest.first != ":"
+        else { return nil }
+        self.host = parsed.host
+        self.port = parsed.port
     }
 
     public var address: IPAddress? { IPAddress(host) }
