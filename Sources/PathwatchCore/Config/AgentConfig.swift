@@ -14,6 +14,7 @@ public struct AgentConfig: Sendable, Equatable {
     public var netlink = NetlinkSettings()
     public var conntrack = ConntrackSettings()
     public var http = HTTPSettings()
+    public var paths = PathSettings()
 
     public init() {}
 
