@@ -58,6 +58,9 @@ public enum Agent {
             RtnetlinkWatcher(state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, logger: logger),
             http,
         ]
+        if config.paths.enabled {
+            services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
+        }
         if let conntrack {
             services.append(ConntrackWatcher(table: conntrack, state: state, metrics: metrics, settings: config.conntrack, logger: logger))
         }
@@ -72,8 +75,10 @@ public enum Agent {
                         logger.notice(
                             "auto-fix mode changed", metadata: ["from": "\(old.autofix.rawValue)", "to": "\(new.autofix.rawValue)"])
                     }
-                    if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack {
-                        logger.warning("listen, http, netlink and conntrack settings take effect at the next restart")
+                    if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack
+                        || old.paths != new.paths
+                    {
+                        logger.warning("listen, http, netlink, conntrack and paths settings take effect at the next restart")
                     }
                 }))
 

@@ -50,7 +50,40 @@ struct MetricsExpositionTests {
         metrics.setConntrackStatistics(cpu.exported)
         metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
         metrics.setFindingCounts([])
+        populatePaths(metrics.paths)
         return metrics
+    }
+
+    /// One public socket with loss and one private socket without, one ENA-like interface.
+    static func populatePaths(_ paths: PathMetrics) {
+        var public_ = ClassSample()
+        public_.sockets = 1
+        public_.activeSockets = 1
+        public_.bytesSent = 1000
+        public_.bytesRetransmitted = 250
+        public_.collapsedSockets = 1
+        public_.congestionWindows.add(2)
+        public_.roundTripTimes.add(20_000)
+        var private_ = ClassSample()
+        private_.sockets = 2
+        private_.bytesSent = 4000
+        let sample = PathSample(time: Date(timeIntervalSince1970: 0), classes: [.public: public_, .private: private_])
+        var detector = PathDegradationDetector()
+        paths.update(detector.ingest(sample))
+        paths.recordSample(success: true, seconds: 0.25, sockets: 3, untracked: 0)
+        var kernel = KernelTCPCounters()
+        kernel.retransmittedSegments = 444
+        kernel.lostRetransmits = 215
+        kernel.sackRecoveryFailures = 35
+        kernel.synRetransmits = 2
+        kernel.inNoRoutes = 0
+        kernel.outNoRoutes = 61
+        paths.setKernelCounters(kernel)
+        paths.setNICAllowances([
+            NICAllowanceReading(
+                interface: "eth0", driver: "ena",
+                counters: Dictionary(uniqueKeysWithValues: NICAllowance.allCases.map { ($0, UInt64(0)) }))
+        ])
     }
 
     /// Exposition order follows the client library's dictionaries; sorting the lines within each
