@@ -145,7 +145,9 @@ enum SocketSamplingBench {
         }
         func ms(_ x: Double) -> String { String(format: "%.1f", x * 1000) }
         print("connections \(sockets), established sockets sampled \(seen), setup \(String(format: "%.1f", setup)) s, \(repeats) samples")
-        print("| established sockets | pathwatch sample (median wall, ms) | pathwatch CPU/sample (ms) | dump+decode only (ms) | `ss -tin > /dev/null` (median wall, ms) | ss CPU/run (ms) |")
+        print(
+            "| established sockets | pathwatch sample (median wall, ms) | pathwatch CPU/sample (ms) | dump+decode only (ms) | `ss -tin > /dev/null` (median wall, ms) | ss CPU/run (ms) |"
+        )
         print(
             "| \(seen) | \(ms(sample.median)) | \(ms(sample.cpuMean)) | \(ms(dumpOnly.median)) | \(ms(ss.median)) | \(ms(ss.cpuMean)) |")
         withExtendedLifetime(fds) {}

@@ -10,7 +10,9 @@ public final class EthtoolReader: @unchecked Sendable {
     private let fd: Int32
 
     public init() throws(NetlinkError) {
-        fd = try syscallValue("open a socket for SIOCETHTOOL") { Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        fd = try syscallValue("open a socket for SIOCETHTOOL") {
+            Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
     }
 
     deinit { close(fd) }

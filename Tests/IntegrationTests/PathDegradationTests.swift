@@ -37,16 +37,22 @@ struct PathDegradationTests {
 
         func loss(onPublic: Bool, onPrivate: Bool) throws {
             var rules = ""
-            if onPublic { rules += "iifname \"e-ext\" numgen random mod 100 < 15 drop\noifname \"e-ext\" numgen random mod 100 < 15 drop\n" }
-            if onPrivate { rules += "iifname \"e-jump\" numgen random mod 100 < 15 drop\noifname \"e-jump\" numgen random mod 100 < 15 drop\n" }
-            try edge.nft("flush chain ip edge loss\n" + rules.split(separator: "\n").map { "add rule ip edge loss \($0)" }.joined(separator: "\n"))
+            if onPublic {
+                rules += "iifname \"e-ext\" numgen random mod 100 < 15 drop\noifname \"e-ext\" numgen random mod 100 < 15 drop\n"
+            }
+            if onPrivate {
+                rules += "iifname \"e-jump\" numgen random mod 100 < 15 drop\noifname \"e-jump\" numgen random mod 100 < 15 drop\n"
+            }
+            try edge.nft(
+                "flush chain ip edge loss\n" + rules.split(separator: "\n").map { "add rule ip edge loss \($0)" }.joined(separator: "\n"))
         }
 
         /// Reverse iperf3 from both clients: the instance sends, so its own sockets carry the loss.
         func traffic(seconds: Int) throws -> [BackgroundProcess] {
             [
                 try BackgroundProcess(
-                    ["iperf3", "-c", "203.0.113.10", "-p", "5201", "-R", "-t", "\(seconds)", "-b", "20M"], in: external, name: "iperf-public"),
+                    ["iperf3", "-c", "203.0.113.10", "-p", "5201", "-R", "-t", "\(seconds)", "-b", "20M"], in: external,
+                    name: "iperf-public"),
                 try BackgroundProcess(
                     ["iperf3", "-c", "10.0.1.10", "-p", "5202", "-R", "-t", "\(seconds)", "-b", "20M"], in: jump, name: "iperf-private"),
             ]

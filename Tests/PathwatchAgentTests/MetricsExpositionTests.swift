@@ -56,18 +56,18 @@ struct MetricsExpositionTests {
 
     /// One public socket with loss and one private socket without, one ENA-like interface.
     static func populatePaths(_ paths: PathMetrics) {
-        var public_ = ClassSample()
-        public_.sockets = 1
-        public_.activeSockets = 1
-        public_.bytesSent = 1000
-        public_.bytesRetransmitted = 250
-        public_.collapsedSockets = 1
-        public_.congestionWindows.add(2)
-        public_.roundTripTimes.add(20_000)
-        var private_ = ClassSample()
-        private_.sockets = 2
-        private_.bytesSent = 4000
-        let sample = PathSample(time: Date(timeIntervalSince1970: 0), classes: [.public: public_, .private: private_])
+        var publicSample = ClassSample()
+        publicSample.sockets = 1
+        publicSample.activeSockets = 1
+        publicSample.bytesSent = 1000
+        publicSample.bytesRetransmitted = 250
+        publicSample.collapsedSockets = 1
+        publicSample.congestionWindows.add(2)
+        publicSample.roundTripTimes.add(20_000)
+        var privateSample = ClassSample()
+        privateSample.sockets = 2
+        privateSample.bytesSent = 4000
+        let sample = PathSample(time: Date(timeIntervalSince1970: 0), classes: [.public: publicSample, .private: privateSample])
         var detector = PathDegradationDetector()
         paths.update(detector.ingest(sample))
         paths.recordSample(success: true, seconds: 0.25, sockets: 3, untracked: 0)

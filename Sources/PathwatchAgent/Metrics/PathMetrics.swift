@@ -31,18 +31,26 @@ public final class PathMetrics: Sendable {
     /// Name, help and field of each exported kernel counter.
     static var kernelCounters: [(String, String, KeyPath<KernelTCPCounters, Int64?>)] {
         [
-            ("pathwatch_netstat_tcp_retrans_segs_total", "Segments the kernel retransmitted (/proc/net/snmp Tcp RetransSegs).", \.retransmittedSegments),
             (
-                "pathwatch_netstat_tcp_lost_retransmit_total", "Retransmissions that were lost again (/proc/net/netstat TcpExt TCPLostRetransmit).",
+                "pathwatch_netstat_tcp_retrans_segs_total", "Segments the kernel retransmitted (/proc/net/snmp Tcp RetransSegs).",
+                \.retransmittedSegments
+            ),
+            (
+                "pathwatch_netstat_tcp_lost_retransmit_total",
+                "Retransmissions that were lost again (/proc/net/netstat TcpExt TCPLostRetransmit).",
                 \.lostRetransmits
             ),
             (
-                "pathwatch_netstat_tcp_sack_recovery_fail_total", "SACK recoveries that failed into a timeout (TcpExt TCPSackRecoveryFail).",
+                "pathwatch_netstat_tcp_sack_recovery_fail_total",
+                "SACK recoveries that failed into a timeout (TcpExt TCPSackRecoveryFail).",
                 \.sackRecoveryFailures
             ),
             ("pathwatch_netstat_tcp_syn_retrans_total", "SYN and SYN-ACK retransmissions (TcpExt TCPSynRetrans).", \.synRetransmits),
             ("pathwatch_netstat_ip_in_no_routes_total", "Received packets with no route (IpExt InNoRoutes).", \.inNoRoutes),
-            ("pathwatch_netstat_ip_out_no_routes_total", "Packets the node could not send for lack of a route (Ip OutNoRoutes).", \.outNoRoutes),
+            (
+                "pathwatch_netstat_ip_out_no_routes_total", "Packets the node could not send for lack of a route (Ip OutNoRoutes).",
+                \.outNoRoutes
+            ),
         ]
     }
 
@@ -51,26 +59,33 @@ public final class PathMetrics: Sendable {
         let paths = PathClass.allCases
         degraded = r.gauges(
             name: "pathwatch_path_degraded", label: "path", values: paths,
-            help: "1 while the path class (public, private) is degraded: sustained retransmissions or collapsed congestion windows; both 1 means the node itself."
+            help:
+                "1 while the path class (public, private) is degraded: sustained retransmissions or collapsed congestion windows; both 1 means the node itself."
         ) { $0.rawValue }
         retransmitRatio = r.gauges(
             name: "pathwatch_tcp_retransmit_ratio", label: "path", values: paths,
-            help: "Bytes retransmitted / bytes sent by the node's TCP sockets to peers of the path class, over the detector window.") {
-                $0.rawValue
-            }
+            help: "Bytes retransmitted / bytes sent by the node's TCP sockets to peers of the path class, over the detector window."
+        ) {
+            $0.rawValue
+        }
         sockets = r.gauges(
-            name: "pathwatch_path_sockets", label: "path", values: paths, help: "Established TCP sockets to peers of the path class, last sample.") {
-                $0.rawValue
-            }
+            name: "pathwatch_path_sockets", label: "path", values: paths,
+            help: "Established TCP sockets to peers of the path class, last sample."
+        ) {
+            $0.rawValue
+        }
         collapsed = r.gauges(
             name: "pathwatch_path_collapsed_cwnd_sockets", label: "path", values: paths,
-            help: "Sockets that sent data with a congestion window at or below paths.collapsedCwnd, last sample.") { $0.rawValue }
+            help: "Sockets that sent data with a congestion window at or below paths.collapsedCwnd, last sample."
+        ) { $0.rawValue }
         bytesSent = r.counters(
             name: "pathwatch_path_bytes_sent_total", label: "path", values: paths,
-            help: "Payload bytes the node's TCP sockets sent to peers of the path class, retransmissions included.") { $0.rawValue }
+            help: "Payload bytes the node's TCP sockets sent to peers of the path class, retransmissions included."
+        ) { $0.rawValue }
         bytesRetransmitted = r.counters(
             name: "pathwatch_path_bytes_retransmitted_total", label: "path", values: paths,
-            help: "Payload bytes the node's TCP sockets retransmitted to peers of the path class.") { $0.rawValue }
+            help: "Payload bytes the node's TCP sockets retransmitted to peers of the path class."
+        ) { $0.rawValue }
         func quantileGauges(_ name: String, _ help: String) -> [PathClass: [Double: Gauge]] {
             Dictionary(
                 uniqueKeysWithValues: paths.map { path in
@@ -85,9 +100,12 @@ public final class PathMetrics: Sendable {
         }
         cwnd = quantileGauges(
             "pathwatch_path_cwnd_segments", "Congestion window of the sockets that sent data, by percentile (within 25 %), last sample.")
-        rtt = quantileGauges("pathwatch_path_rtt_seconds", "Smoothed RTT of the sockets that sent data, by percentile (within 25 %), last sample.")
-        sampleDuration = r.gauge(name: "pathwatch_socket_sample_duration_seconds", help: "Wall time of the last TCP socket sample (dump and aggregation).")
-        sampleSeconds = r.counter(name: "pathwatch_socket_sample_seconds_total", help: "Wall time spent sampling TCP sockets since start-up.")
+        rtt = quantileGauges(
+            "pathwatch_path_rtt_seconds", "Smoothed RTT of the sockets that sent data, by percentile (within 25 %), last sample.")
+        sampleDuration = r.gauge(
+            name: "pathwatch_socket_sample_duration_seconds", help: "Wall time of the last TCP socket sample (dump and aggregation).")
+        sampleSeconds = r.counter(
+            name: "pathwatch_socket_sample_seconds_total", help: "Wall time spent sampling TCP sockets since start-up.")
         let samplesHelp = "TCP socket samples (sock_diag dumps), by result."
         samples = [
             true: r.counter(name: "pathwatch_socket_samples_total", labels: [("result", "success")], help: samplesHelp),
@@ -150,7 +168,8 @@ public final class PathMetrics: Sendable {
                         let counter = registry.counter(
                             name: "pathwatch_nic_allowance_exceeded_total",
                             labels: [("interface", reading.interface), ("allowance", allowance.rawValue)],
-                            help: "Packets the cloud shaped or dropped because an instance allowance was exceeded (ethtool *_allowance_exceeded, e.g. AWS ENA)."
+                            help:
+                                "Packets the cloud shaped or dropped because an instance allowance was exceeded (ethtool *_allowance_exceeded, e.g. AWS ENA)."
                         )
                         perInterface[allowance] = (counter, KernelCounter(counter))
                     }

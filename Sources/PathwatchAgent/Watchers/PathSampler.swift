@@ -57,18 +57,23 @@ public final class PathSampler: Service {
             var decodeErrors = 0
             aggregator.begin()
             do {
-                try client.forEachTCPSocket(onDecodeError: { _ in decodeErrors += 1 }) { record in
-                    sockets += 1
-                    aggregator.add(record)
-                }
+                try client.forEachTCPSocket(
+                    onDecodeError: { _ in decodeErrors += 1 },
+                    { record in
+                        sockets += 1
+                        aggregator.add(record)
+                    })
             } catch {
                 metrics.paths.recordSample(success: false, seconds: seconds(since: started), sockets: 0, untracked: 0)
                 throw error
             }
             let now = Date()
             let sample = aggregator.finish(at: now)
-            metrics.paths.recordSample(success: true, seconds: seconds(since: started), sockets: sockets, untracked: sample.untrackedSockets)
-            if decodeErrors > 0 { logger.warning("TCP socket rows that did not decode were skipped", metadata: ["rows": "\(decodeErrors)"]) }
+            metrics.paths.recordSample(
+                success: true, seconds: seconds(since: started), sockets: sockets, untracked: sample.untrackedSockets)
+            if decodeErrors > 0 {
+                logger.warning("TCP socket rows that did not decode were skipped", metadata: ["rows": "\(decodeErrors)"])
+            }
 
             let kernel = readKernelCounters()
             metrics.paths.setKernelCounters(kernel)

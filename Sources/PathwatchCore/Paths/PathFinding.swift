@@ -57,7 +57,8 @@ public struct PathFinding: Sendable, Hashable {
         case .public:
             kind = .publicPathDegraded
             key = "public"
-            let privateState = priv.status == .idle ? "the private path carried too little traffic to compare" : "the private path is healthy"
+            let privateState =
+                priv.status == .idle ? "the private path carried too little traffic to compare" : "the private path is healthy"
             summary =
                 "The public path is losing packets while \(privateState): over the last \(window) s, \(side(.public)); \(side(.private)).\(worst)"
             remediation = [
@@ -82,17 +83,22 @@ public struct PathFinding: Sendable, Hashable {
                     "Both the public and the private path are losing packets, which points at the node itself rather than either path: over the last \(window) s, \(side(.public)); \(side(.private)).\(worst)"
                 remediation = [
                     "steps": .array([
-                        .string("Check the node: interface errors and drops, NIC allowance counters, CPU saturation and softirq time, qdisc drops (tc -s qdisc)."),
+                        .string(
+                            "Check the node: interface errors and drops, NIC allowance counters, CPU saturation and softirq time, qdisc drops (tc -s qdisc)."
+                        ),
                         .string("Re-associating the public address will not help: the private path is degraded too."),
                     ])
                 ]
             } else {
-                let publicState = pub.status == .idle ? "the public path carried too little traffic to compare" : "the public path is healthy"
+                let publicState =
+                    pub.status == .idle ? "the public path carried too little traffic to compare" : "the public path is healthy"
                 summary =
                     "The private path is losing packets while \(publicState): over the last \(window) s, \(side(.private)); \(side(.public)).\(worst)"
                 remediation = [
                     "steps": .array([
-                        .string("Check the private peers named below and the provider network between them (security groups, NACLs, peering, the peers' own NICs)."),
+                        .string(
+                            "Check the private peers named below and the provider network between them (security groups, NACLs, peering, the peers' own NICs)."
+                        ),
                         .string("Re-associating the public address will not help: the public path is fine."),
                     ])
                 ]
@@ -129,7 +135,9 @@ public struct PathFinding: Sendable, Hashable {
                                 reading.interface,
                                 JSONValue.object(
                                     Dictionary(
-                                        uniqueKeysWithValues: reading.counters.map { ($0.key.statisticName, JSONValue.number(Double($0.value))) }
+                                        uniqueKeysWithValues: reading.counters.map {
+                                            ($0.key.statisticName, JSONValue.number(Double($0.value)))
+                                        }
                                     ).merging(["driver": .string(reading.driver)]) { a, _ in a })
                             )
                         })),
