@@ -35,7 +35,7 @@ for n in "${SIZES[@]}"; do
     NS="pwbs-$$-$n"
     ip netns add "$NS"
     ip netns exec "$NS" ip link set lo up
-    ip netns exec "$NS" sysctl -q -w net.ipv4.ip_local_port_range="1024 65535" net.core.somaxconn=4096
+    ip netns exec "$NS" sysctl -q -w net.ipv4.ip_local_port_range="1024 59999" net.core.somaxconn=4096
     out=$(ip netns exec "$NS" "$BENCH" socket-sampling --sockets "$n" --repeat "$REPEAT")
     echo "$out" | head -1 >&2
     if [ $first = 1 ]; then echo "$out" | sed -n 2p; echo "|---|---|---|---|---|---|"; first=0; fi

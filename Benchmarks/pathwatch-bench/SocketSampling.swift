@@ -43,16 +43,24 @@ enum SocketSamplingBench {
         exit(1)
     }
 
-    /// N established connections over 127.0.0.1, spread over enough listener ports that the
-    /// ephemeral range never runs out. Returns every fd (they stay open until exit).
-    static func openConnections(_ count: Int) -> [Int32] {
-        var limit = rlimit(rlim_cur: rlim_t(2 * count + 1024), rlim_max: rlim_t(2 * count + 1024))
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { fail("setrlimit NOFILE \(2 * count + 1024)") }
+    /// The most connections one process can hold: both ends are its fds.
+    static func connectionsPerProcess() -> Int {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return max(1, (Int(limit.rlim_cur) - 256) / 2)
+    }
+
+    /// N established connections over 127.0.0.1, spread over listener ports from `portBase`
+    /// (above the namespace's ephemeral range, 1024–59999, set by the script) so the ephemeral
+    /// range never runs out and no client takes a listener's port. Returns every fd (they stay open until exit).
+    static func openConnections(_ count: Int, portBase: UInt16) -> [Int32] {
         let perPort = 25_000
         var fds: [Int32] = []
         fds.reserveCapacity(2 * count + 8)
         var opened = 0
-        var port: UInt16 = 20_000
+        var port = portBase
         while opened < count {
             let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var one: Int32 = 1
@@ -84,24 +92,72 @@ enum SocketSamplingBench {
         return fds
     }
 
+    /// Holds `count` connections in this process until killed (a helper of the parent run, when
+    /// the fd limit keeps one process from holding them all).
+    static func hold(_ count: Int, portBase: UInt16) -> Never {
+        _ = connectionsPerProcess()
+        let fds = openConnections(count, portBase: portBase)
+        FileHandle.standardOutput.write(Data("ready \(fds.count)\n".utf8))
+        // Ends with its parent, also when the parent fails without cleaning up.
+        let parent = getppid()
+        while getppid() == parent { sleep(1) }
+        exit(0)
+    }
+
+    /// Opens `count` connections, in helper processes when one process cannot hold them all.
+    /// Returns the helpers (ended by PID by the caller) and the fds held here.
+    static func openEverywhere(_ count: Int) -> (helpers: [Process], fds: [Int32]) {
+        let perProcess = connectionsPerProcess()
+        if count <= perProcess { return ([], openConnections(count, portBase: 60_000)) }
+        var helpers: [Process] = []
+        var left = count
+        var portBase: UInt16 = 60_000
+        while left > 0 {
+            let share = min(perProcess, left)
+            let helper = Process()
+            helper.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            helper.arguments = ["socket-sampling", "--hold", "\(share)", "--port-base", "\(portBase)"]
+            let pipe = Pipe()
+            helper.standardOutput = pipe
+            do { try helper.run() } catch { fail("start a holder: \(error)") }
+            let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+            guard line.hasPrefix("ready") else { fail("a holder did not get ready: \(line)") }
+            helpers.append(helper)
+            left -= share
+            portBase += UInt16((share + 24_999) / 25_000)
+        }
+        return (helpers, [])
+    }
+
     static func run(_ arguments: [String]) {
         var sockets = 10_000
         var repeats = 10
+        var holdOnly: Int?
+        var portBase: UInt16 = 60_000
         var i = 0
         while i < arguments.count {
             let value = i + 1 < arguments.count ? Int(arguments[i + 1]) : nil
             switch (arguments[i], value) {
             case ("--sockets", .some(let v)): sockets = v
             case ("--repeat", .some(let v)): repeats = max(1, v)
+            case ("--hold", .some(let v)): holdOnly = v
+            case ("--port-base", .some(let v)): portBase = UInt16(clamping: v)
             default:
                 print("usage: pathwatch-bench socket-sampling [--sockets N] [--repeat K]")
                 exit(2)
             }
             i += 2
         }
+        if let holdOnly { hold(holdOnly, portBase: portBase) }
         let setupStart = now()
-        let fds = openConnections(sockets)
+        let (helpers, fds) = openEverywhere(sockets)
         let setup = now() - setupStart
+        defer {
+            for helper in helpers {
+                kill(helper.processIdentifier, SIGKILL)
+                helper.waitUntilExit()
+            }
+        }
 
         let client: SockDiagClient
         do { client = try SockDiagClient() } catch { fail("\(error)") }
@@ -144,7 +200,9 @@ enum SocketSamplingBench {
             ss.cpu.append(cpuSeconds(RUSAGE_CHILDREN) - c)
         }
         func ms(_ x: Double) -> String { String(format: "%.1f", x * 1000) }
-        print("connections \(sockets), established sockets sampled \(seen), setup \(String(format: "%.1f", setup)) s, \(repeats) samples")
+        print(
+            "connections \(sockets) (in \(max(1, helpers.count)) process(es)), established sockets sampled \(seen), setup \(String(format: "%.1f", setup)) s, \(repeats) samples"
+        )
         print(
             "| established sockets | pathwatch sample (median wall, ms) | pathwatch CPU/sample (ms) | dump+decode only (ms) | `ss -tin > /dev/null` (median wall, ms) | ss CPU/run (ms) |"
         )
