@@ -45,6 +45,8 @@ public final class PathSampler: Service {
         var detector = PathDegradationDetector(settings: settings.detectorSettings, worstPeers: settings.worstPeers)
         var kernelHistory: [(time: Date, counters: KernelTCPCounters)] = []
         var verdict = PathDegradationDetector.Verdict.healthy
+        var withoutAllowances: Set<String> = []
+        var rounds = 0
         logger.info(
             "sampling TCP sockets for path comparison",
             metadata: [
@@ -79,7 +81,11 @@ public final class PathSampler: Service {
             metrics.paths.setKernelCounters(kernel)
             kernelHistory.append((now, kernel))
             kernelHistory.removeAll { now.timeIntervalSince($0.time) > settings.windowSeconds }
-            let nic = readNICAllowances(ethtool)
+            // Interfaces whose driver lacks the counters (veth, lo) are re-checked once a minute
+            // or so, not every round: a node with hundreds of pod veths pays three ioctls each.
+            rounds += 1
+            if rounds % max(1, Int(60 / settings.sampleIntervalSeconds)) == 0 { withoutAllowances.removeAll() }
+            let nic = readNICAllowances(ethtool, skipping: &withoutAllowances)
             metrics.paths.setNICAllowances(nic)
 
             let assessment = detector.ingest(sample)
@@ -131,17 +137,22 @@ public final class PathSampler: Service {
     }
 
     /// The allowance counters of every interface whose driver has them (none on veth or lo).
-    private func readNICAllowances(_ reader: EthtoolReader?) -> [NICAllowanceReading] {
+    private func readNICAllowances(_ reader: EthtoolReader?, skipping without: inout Set<String>) -> [NICAllowanceReading] {
         guard let reader else { return [] }
         let interfaces = state.read { model in model.links.values.map(\.name) }
         var readings: [NICAllowanceReading] = []
-        for interface in interfaces.sorted() {
-            guard let statistics = try? reader.statistics(of: interface) else { continue }
+        for interface in interfaces.sorted() where !without.contains(interface) {
+            guard let statistics = try? reader.statistics(of: interface) else {
+                without.insert(interface)
+                continue
+            }
             var counters: [NICAllowance: UInt64] = [:]
             for (name, value) in statistics.values {
                 if let allowance = NICAllowance(statisticName: name) { counters[allowance] = value }
             }
-            if !counters.isEmpty {
+            if counters.isEmpty {
+                without.insert(interface)
+            } else {
                 readings.append(NICAllowanceReading(interface: interface, driver: statistics.driver, counters: counters))
             }
         }
