@@ -1,10 +1,11 @@
+import Netlink
+import NetlinkIO
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import Netlink
-import NetlinkIO
 
 /// Folds the fields a consumer of the event would read into one number, so the decode cannot be
 /// optimised away.
@@ -96,13 +97,17 @@ func conntrackDecodeBenchmark(events total: Int, fixtures directory: String) {
 
     let seconds = Double(elapsed) / 1e9
     let cpu = (cpuAfter.user - cpuBefore.user) + (cpuAfter.system - cpuBefore.system)
-    print("fixtures: \(files.joined(separator: ", ")) (\(perCopy) events: \(types[0]) new, \(types[1]) update, \(types[2]) destroy; \(recording.count) bytes)")
+    print(
+        "fixtures: \(files.joined(separator: ", ")) (\(perCopy) events: \(types[0]) new, \(types[1]) update, \(types[2]) destroy; \(recording.count) bytes)"
+    )
     print("buffer: \(copies) copies = \(buffer.count) bytes, \(eventsPerBuffer) events")
     print("events decoded: \(result.events) (checksum \(result.checksum))")
     print("wall: \(format(seconds, decimals: 3)) s, CPU: \(format(cpu, decimals: 3)) s, one thread")
     print("throughput: \(format(Double(result.events) / seconds / 1e6, decimals: 2)) M events/s")
     print("per event: \(format(Double(elapsed) / Double(result.events), decimals: 1)) ns")
-    print("machine-readable: events=\(result.events) events_per_s=\(Int(Double(result.events) / seconds)) ns_per_event=\(format(Double(elapsed) / Double(result.events), decimals: 1))")
+    print(
+        "machine-readable: events=\(result.events) events_per_s=\(Int(Double(result.events) / seconds)) ns_per_event=\(format(Double(elapsed) / Double(result.events), decimals: 1))"
+    )
 }
 
 /// Live events from the kernel: receive + frame + decode, CPU time per event. Counterpart of
@@ -145,7 +150,7 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
             } else if now - lastActivity > UInt64(idleMilliseconds) * 1_000_000 {
                 break
             }
-        } catch where error.kind == .overrun {
+        } catch  where error.kind == .overrun {
             overruns += 1
         } catch {
             fail("receive failed: \(error)")
@@ -162,5 +167,7 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
         print("CPU per event: \(format(cpu / Double(received) * 1e9, decimals: 0)) ns")
         print("first→last event: \(format(Double(lastEvent - firstEvent) / 1e9, decimals: 3)) s")
     }
-    print("machine-readable: events=\(received) overruns=\(overruns) cpu_s=\(format(cpu, decimals: 3)) user_s=\(format(user, decimals: 3)) sys_s=\(format(system, decimals: 3))")
+    print(
+        "machine-readable: events=\(received) overruns=\(overruns) cpu_s=\(format(cpu, decimals: 3)) user_s=\(format(user, decimals: 3)) sys_s=\(format(system, decimals: 3))"
+    )
 }

@@ -1,11 +1,12 @@
+import Netlink
+import NetlinkIO
+import PathwatchCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import Netlink
-import NetlinkIO
-import PathwatchCore
 
 /// Builds the model the way the agent's route watcher keeps it: links first (container host
 /// routes are classified by link kind), then every IPv4 route applied as `.routeAdded`.
@@ -130,7 +131,9 @@ func routeDumpBenchmark(repeats: Int) {
     print(
         "MemoryLayout strides: Route \(MemoryLayout<Route>.stride) B, Route.Key \(MemoryLayout<Route.Key>.stride) B, NextHop \(MemoryLayout<NextHop>.stride) B"
     )
-    print("machine-readable: routes=\(routeCount) stream_min_ms=\(milliseconds(streamed.min)) stream_median_ms=\(milliseconds(streamed.median)) collect_min_ms=\(milliseconds(collected.min)) collect_median_ms=\(milliseconds(collected.median)) decode_median_ms=\(milliseconds(decodeOnly.median)) raw_median_ms=\(milliseconds(rawDump.median)) insert_median_ms=\(milliseconds(insertOnly.median)) model_rss_kib=\(growth)")
+    print(
+        "machine-readable: routes=\(routeCount) stream_min_ms=\(milliseconds(streamed.min)) stream_median_ms=\(milliseconds(streamed.median)) collect_min_ms=\(milliseconds(collected.min)) collect_median_ms=\(milliseconds(collected.median)) decode_median_ms=\(milliseconds(decodeOnly.median)) raw_median_ms=\(milliseconds(rawDump.median)) insert_median_ms=\(milliseconds(insertOnly.median)) model_rss_kib=\(growth)"
+    )
     withExtendedLifetime(model) {}
 }
 

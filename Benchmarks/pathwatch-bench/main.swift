@@ -16,6 +16,7 @@ let usage = """
            pathwatch-bench route-model-memory
            pathwatch-bench conntrack-decode [--events N] [--fixtures DIR]
            pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
+           pathwatch-bench socket-sampling [options: see Benchmarks/run-socket-sampling.sh]
 
     route-dump        full IPv4 route dump of the current network namespace decoded into a
                       NodeState (the agent's start-up / overrun path), timed N times (default 5),
@@ -26,6 +27,8 @@ let usage = """
     conntrack-listen  subscribes to the conntrack event groups of the current namespace and decodes
                       events until N arrived (default 100,000) or none came for MS ms (default
                       3000); prints events, overruns and the process's CPU time per event.
+    socket-sampling   samples the established TCP sockets of the current namespace with tcp_info,
+                      as the path sampler does (docs/benchmarks.md, "TCP socket sampling").
     """
 
 var arguments = CommandLine.arguments.dropFirst()
@@ -48,6 +51,8 @@ case "conntrack-decode":
 case "conntrack-listen":
     let options = Options(arguments, allowed: ["events", "idle-ms"])
     conntrackListenBenchmark(events: options.int("events", default: 100_000), idleMilliseconds: options.int("idle-ms", default: 3000))
+case "socket-sampling":
+    socketSamplingBenchmark(Array(arguments))
 case "-h", "--help", "help":
     print(usage)
 default:

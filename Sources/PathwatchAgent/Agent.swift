@@ -57,9 +57,10 @@ public enum Agent {
                 logSettings.update(level: new.logLevel, format: new.logFormat)
                 if old.autofix != new.autofix { autofix.set(new.autofix, by: "config file") }
                 if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack
-                    || old.controlSocket != new.controlSocket || old.hairpin != new.hairpin
+                    || old.controlSocket != new.controlSocket || old.hairpin != new.hairpin || old.paths != new.paths
                 {
-                    logger.warning("listen, http, netlink, conntrack, hairpin and controlSocket settings take effect at the next restart")
+                    logger.warning(
+                        "listen, http, netlink, conntrack, hairpin, paths and controlSocket settings take effect at the next restart")
                 }
                 state.changes.notify()  // subnetRoutes, subnetGateways, repair and discovery settings apply now
             })

@@ -2,6 +2,7 @@
 //
 //   netlink-record dump DIR          links, addresses, routes and rules, one file per dump
 //   netlink-record events DIR SECS   rtnetlink change events for SECS seconds
+//   netlink-record sockdiag DIR      established TCP sockets with tcp_info, IPv4 and IPv6
 //
 // Each file holds the messages back to back, exactly as the kernel sent them (NLMSG_DONE
 // excluded). scripts/record-rtnetlink-fixtures builds the namespace the fixtures describe.
@@ -23,7 +24,7 @@ func record(_ socket: NetlinkSocket, _ request: NetlinkRequest, _ name: String) 
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: netlink-record dump DIR | events DIR SECONDS\n".utf8))
+    FileHandle.standardError.write(Data("usage: netlink-record dump DIR | events DIR SECONDS | sockdiag DIR\n".utf8))
     exit(2)
 }
 let directory = arguments[2]
@@ -54,6 +55,11 @@ do {
             }
         }
         try write(messages, to: "\(directory)/events.bin")
+    case "sockdiag":
+        let socket = try NetlinkSocket(bus: .sockDiag)
+        try socket.setReceiveTimeout(milliseconds: 5000)
+        try write(try record(socket, .dumpTCPSockets(family: .inet), "tcp4"), to: "\(directory)/tcp4-established.bin")
+        try write(try record(socket, .dumpTCPSockets(family: .inet6), "tcp6"), to: "\(directory)/tcp6-established.bin")
     default:
         FileHandle.standardError.write(Data("netlink-record: unknown mode \(arguments[1])\n".utf8))
         exit(2)

@@ -43,4 +43,17 @@ struct RequestEncodingTests {
         }
         #expect(event == nil, "a 3-byte IPv4 destination is refused on decode")
     }
+
+    /// What `ss -ti state established` sends for IPv4: SOCK_DIAG_BY_FAMILY with a 56-byte
+    /// `inet_diag_req_v2` asking for TCP, `INET_DIAG_INFO` and `TCPF_ESTABLISHED`.
+    @Test func tcpSocketDumpRequestBytes() {
+        let bytes = NetlinkRequest.dumpTCPSockets(family: .inet6).finish(sequence: 9)
+        #expect(bytes.count == 16 + 56)
+        #expect(Array(bytes[0..<8]) == [72, 0, 0, 0, 20, 0, 0x01, 0x03])  // len, SOCK_DIAG_BY_FAMILY, REQUEST|DUMP
+        #expect(Array(bytes[16..<24]) == [10, 6, 0x02, 0, 0x02, 0, 0, 0])  // AF_INET6, TCP, 1<<(INFO-1), states
+        #expect(bytes[24...].allSatisfy { $0 == 0 })  // inet_diag_sockid: every socket
+        let states = NetlinkRequest.dumpTCPSockets(family: .inet, states: [.established, .closeWait]).finish(sequence: 1)
+        #expect(Array(bytes[20..<24]) != Array(states[20..<24]))
+        #expect(states[20] == 0x02 | 0x00 && states[21] == 0x01)  // bits 1 and 8
+    }
 }

@@ -57,7 +57,40 @@ struct MetricsExpositionTests {
         metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
         metrics.setDiscoveryStatus(ok: false)
         metrics.countDiscoveryFailure(.timeout)
+        populatePaths(metrics.paths)
         return metrics
+    }
+
+    /// One public socket with loss and one private socket without, one ENA-like interface.
+    static func populatePaths(_ paths: PathMetrics) {
+        var publicSample = ClassSample()
+        publicSample.sockets = 1
+        publicSample.activeSockets = 1
+        publicSample.bytesSent = 1000
+        publicSample.bytesRetransmitted = 250
+        publicSample.collapsedSockets = 1
+        publicSample.congestionWindows.add(2)
+        publicSample.roundTripTimes.add(20_000)
+        var privateSample = ClassSample()
+        privateSample.sockets = 2
+        privateSample.bytesSent = 4000
+        let sample = PathSample(time: Date(timeIntervalSince1970: 0), classes: [.public: publicSample, .private: privateSample])
+        var detector = PathDegradationDetector()
+        paths.update(detector.ingest(sample))
+        paths.recordSample(success: true, seconds: 0.25, sockets: 3, untracked: 0)
+        var kernel = KernelTCPCounters()
+        kernel.retransmittedSegments = 444
+        kernel.lostRetransmits = 215
+        kernel.sackRecoveryFailures = 35
+        kernel.synRetransmits = 2
+        kernel.inNoRoutes = 0
+        kernel.outNoRoutes = 61
+        paths.setKernelCounters(kernel)
+        paths.setNICAllowances([
+            NICAllowanceReading(
+                interface: "eth0", driver: "ena",
+                counters: Dictionary(uniqueKeysWithValues: NICAllowance.allCases.map { ($0, UInt64(0)) }))
+        ])
     }
 
     /// Exposition order follows the client library's dictionaries; sorting the lines within each

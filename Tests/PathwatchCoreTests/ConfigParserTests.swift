@@ -158,3 +158,57 @@ struct RepairConfigTests {
         }
     }
 }
+
+@Suite("Config parser: paths")
+struct PathsConfigTests {
+    @Test func pathsKeysParse() throws {
+        let config = try ConfigParser.parse(
+            """
+            paths:
+              enabled: true
+              sampleIntervalSeconds: 1
+              windowSeconds: 6
+              sustainSeconds: 3
+              clearSeconds: 4
+              retransmitRatio: 0.05
+              collapsedCwnd: 3
+              collapsedCwndShare: 0.4
+              minBytes: 100000
+              worstPeers: 3
+              maxTrackedSockets: 1000
+              privateRanges: ["10.0.0.0/8", "fd00::/8"]
+            """, file: "t.yaml")
+        let p = config.paths
+        #expect(p.sampleIntervalSeconds == 1)
+        #expect(p.windowSeconds == 6)
+        #expect(p.sustainSeconds == 3)
+        #expect(p.clearSeconds == 4)
+        #expect(p.retransmitRatio == 0.05)
+        #expect(p.collapsedCwnd == 3)
+        #expect(p.collapsedCwndShare == 0.4)
+        #expect(p.minBytes == 100_000)
+        #expect(p.worstPeers == 3)
+        #expect(p.maxTrackedSockets == 1000)
+        #expect(p.privateRanges == [IPPrefix("10.0.0.0/8")!, IPPrefix("fd00::/8")!])
+        #expect(p.detectorSettings.minBytes == 100_000)
+        #expect(p.aggregatorSettings.collapsedCongestionWindow == 3)
+        #expect(try ConfigParser.parse("", file: "t").paths == AgentConfig.PathSettings())
+    }
+
+    @Test func badPathsValuesAreRefusedWithTheirLine() {
+        func refusal(_ text: String) -> ConfigError? {
+            do {
+                _ = try ConfigParser.parse(text, file: "t.yaml")
+                return nil
+            } catch { return error }
+        }
+        let ratio = refusal("paths:\n  retransmitRatio: 2\n")
+        #expect(ratio?.key == "paths.retransmitRatio")
+        #expect(ratio?.line == 2)
+        #expect(refusal("paths:\n  privateRanges: [\"10.0.0.1/8\"]\n")?.key == "paths.privateRanges")
+        #expect(refusal("paths:\n  privateRanges: 10.0.0.0/8\n")?.key == "paths.privateRanges")
+        #expect(refusal("paths:\n  windowSecond: 5\n")?.key == "paths.windowSecond")
+        #expect(refusal("paths:\n  sampleIntervalSeconds: 10\n  windowSeconds: 15\n")?.key == "paths.windowSeconds")
+        #expect(refusal("paths:\n  enabled: yes\n")?.key == "paths.enabled")
+    }
+}

@@ -9,6 +9,8 @@ import Synchronization
 /// step). Label values are bounded: interfaces that exist on the node, fixed enumerations.
 public final class AgentMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+    /// Path comparison, kernel TCP counters, NIC allowances, socket sampling cost.
+    public let paths: PathMetrics
 
     /// Mutable bookkeeping for kernel-sourced series, serialized by the lock.
     private struct LinkSeries {
@@ -114,6 +116,7 @@ public final class AgentMetrics: Sendable {
 
     public init(version: String, commit: String) {
         let r = registry
+        paths = PathMetrics(registry: r)
         r.gauge(
             name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
             help: "Always 1; labels carry the pathwatch version and the commit it was built from."

@@ -26,6 +26,7 @@ public struct AgentConfig: Sendable, Equatable {
     public var http = HTTPSettings()
     /// Learning what must be reachable at run time (the cloud's instance metadata).
     public var discovery = DiscoverySettings()
+    public var paths = PathSettings()
 
     public init() {}
 

@@ -131,6 +131,8 @@ public enum ConfigParser {
                     default: throw reader.unknown(sub, path)
                     }
                 }
+            case "paths":
+                config.paths = try reader.paths(value)
             default:
                 throw reader.unknown(key, key.name)
             }
@@ -218,6 +220,51 @@ private struct Reader {
             throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound) seconds")
         }
         return value
+    }
+
+    func number(_ node: Node, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let text = try string(node, key)
+        guard let value = Double(text), value.isFinite else { throw error(node, key, text, "expected a number") }
+        guard range.contains(value) else { throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return value
+    }
+
+    func paths(_ node: Node) throws(ConfigError) -> AgentConfig.PathSettings {
+        var p = AgentConfig.PathSettings()
+        for (sub, v) in try mapping(node, "paths") {
+            let path = "paths.\(sub.name)"
+            switch sub.name {
+            case "enabled": p.enabled = try bool(v, path)
+            case "sampleIntervalSeconds": p.sampleIntervalSeconds = try seconds(v, path, 0.1...3600)
+            case "windowSeconds": p.windowSeconds = try seconds(v, path, 1...86400)
+            case "sustainSeconds": p.sustainSeconds = try seconds(v, path, 0...86400)
+            case "clearSeconds": p.clearSeconds = try seconds(v, path, 0...86400)
+            case "retransmitRatio": p.retransmitRatio = try number(v, path, 0.0001...1)
+            case "collapsedCwnd": p.collapsedCwnd = try integer(v, path, 1...1000)
+            case "collapsedCwndShare": p.collapsedCwndShare = try number(v, path, 0.01...1)
+            case "minBytes": p.minBytes = try integer(v, path, 0...1 << 40)
+            case "worstPeers": p.worstPeers = try integer(v, path, 0...100)
+            case "maxTrackedSockets": p.maxTrackedSockets = try integer(v, path, 1...16 << 20)
+            case "privateRanges":
+                guard case .sequence(let sequence) = v else {
+                    throw error(v, path, v.scalar?.string, "expected a list of CIDR prefixes, e.g. [\"10.0.0.0/8\"]")
+                }
+                var prefixes: [IPPrefix] = []
+                for item in sequence {
+                    let text = try string(item, path)
+                    guard let prefix = IPPrefix(text) else {
+                        throw error(item, path, text, "expected a CIDR prefix with no host bits set, e.g. 10.0.0.0/8")
+                    }
+                    prefixes.append(prefix)
+                }
+                p.privateRanges = prefixes
+            default: throw unknown(sub, path)
+            }
+        }
+        if p.windowSeconds < p.sampleIntervalSeconds * 2 {
+            throw error(node, "paths.windowSeconds", "\(p.windowSeconds)", "must span at least two samples (2 × sampleIntervalSeconds)")
+        }
+        return p
     }
 
     func subnetRoutes(_ node: Node) throws(ConfigError) -> [String: [IPPrefix]] {

@@ -6,6 +6,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case selfSourcedSynDrop = "self_sourced_syn_drop"
     case missingSubnetRoute = "missing_subnet_route"
     case publicPathDegraded = "public_path_degraded"
+    /// The private path, or both paths (the node itself), degraded; `evidence.path` says which.
+    case pathDegraded = "path_degraded"
 }
 
 /// A JSON value for evidence and remediation, so each detector can say what it saw in its own
