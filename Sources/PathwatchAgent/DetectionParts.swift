@@ -37,6 +37,9 @@ public struct DetectionParts: Sendable {
                     findings: findings,
                     logger: logger))
         }
+        if config.paths.enabled {
+            services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
+        }
         services.append(
             MetadataDiscovery(state: state, discovered: discovered, configuration: configuration, metrics: metrics, logger: logger))
         services.append(

@@ -130,9 +130,9 @@ struct ModelSyncTests {
             let agent = try AgentProcess(in: node, config: "conntrack:\n  enabled: false\n")
             defer { agent.stop() }
             try agent.waitUntilReady()
-            let before = try agent.metrics()
-            let rx0 = before.value("pathwatch_link_rx_bytes_total", ["interface": "net0"]) ?? -1
-            let tx0 = before.value("pathwatch_link_tx_packets_total", ["interface": "net0"]) ?? -1
+            let baseline = try agent.metrics()
+            let rx0 = baseline.value("pathwatch_link_rx_bytes_total", ["interface": "net0"]) ?? -1
+            let tx0 = baseline.value("pathwatch_link_tx_packets_total", ["interface": "net0"]) ?? -1
             #expect(rx0 >= 0)
             try node.exec(["ping", "-c", "5", "-i", "0.01", "-s", "1000", "-W", "1", "10.4.1.1"])
             #expect(
@@ -141,9 +141,16 @@ struct ModelSyncTests {
                     return (m.value("pathwatch_link_rx_bytes_total", ["interface": "net0"]) ?? 0) >= rx0 + 5 * 1000
                         && (m.value("pathwatch_link_tx_packets_total", ["interface": "net0"]) ?? 0) >= tx0 + 5
                 })
-            let kernel = try node.exec(["cat", "/sys/class/net/net0/statistics/rx_bytes"]).trimmingCharacters(in: .whitespacesAndNewlines)
-            let exported = try agent.metrics().value("pathwatch_link_rx_bytes_total", ["interface": "net0"])
-            #expect(exported == Double(kernel), "the exported counter is the kernel's")
+            // The exported counter is the kernel's own, read at scrape time: it lies between a
+            // reading taken just before the scrape and one taken just after (IPv6 neighbour
+            // traffic may move it in between).
+            func kernelBytes() throws -> Double {
+                Double(try node.exec(["cat", "/sys/class/net/net0/statistics/rx_bytes"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            }
+            let before = try kernelBytes()
+            let exported = try agent.metrics().value("pathwatch_link_rx_bytes_total", ["interface": "net0"]) ?? -2
+            let after = try kernelBytes()
+            #expect(before <= exported && exported <= after, "\(before) <= \(exported) <= \(after)")
         }
     }
 
