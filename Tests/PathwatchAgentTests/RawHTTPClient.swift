@@ -110,7 +110,7 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     /// Reads one response; `bodyless` for responses to HEAD.
-    func readResponse(bodyless: Bool = false, timeout: Duration = .seconds(5)) async throws -> Response {
+    func readResponse(bodyless: Bool = false, timeout: Duration = .seconds(20)) async throws -> Response {
         try await RawHTTPClient.blockingPool.runIfActive {
             let headEnd = try self.fill(timeout: timeout) { buffer in
                 Self.find([13, 10, 13, 10], in: buffer).map { $0 + 4 }
