@@ -156,6 +156,27 @@ struct SubnetRouteTests {
         }
     }
 
+    /// After a restart (or a config change) the agent finds what it owns by protocol 196: it
+    /// keeps what is still wanted, removes what is not, and never touches anyone else's.
+    @Test func aRestartReconcilesOnlyPathwatchsOwnRoutes() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            // Left by an earlier run: one still wanted, one no longer configured.
+            try lab.inst1.ip("route", "add", "10.5.2.0/24", "via", "10.4.2.1", "dev", "net1", "proto", "196")
+            try lab.inst1.ip("route", "add", "10.9.0.0/16", "via", "10.4.2.1", "dev", "net1", "proto", "196")
+            try lab.inst1.ip("route", "add", "10.8.0.0/16", "via", "10.4.1.1", "dev", "net0", "proto", "static")
+            let agent = try AgentProcess(in: lab.inst1, config: Self.config(peer: "10.5.2.0/24", autofix: "on"))
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 2) { try lab.inst1.ip("route", "show", "10.9.0.0/16").isEmpty }, "the stale own route goes")
+            #expect(try agent.metrics().value("pathwatch_route_repairs_total", ["result": "cleaned_up"]) == 1)
+            #expect(try lab.inst1.ip("route", "show", "10.5.2.0/24").contains("proto 196"), "the wanted one stays")
+            #expect(try agent.metrics().value("pathwatch_route_repairs_total", ["result": "success"]) == 0, "and is not re-installed")
+            #expect(try lab.inst1.ip("route", "show", "10.8.0.0/16").contains("proto static"), "someone else's is untouched")
+            #expect(try agent.findings(kind: "missing_subnet_route").isEmpty)
+        }
+    }
+
     @Test func theControlSocketRefusesGarbageAndNonRoot() throws {
         try withNamespace("ctl") { ns in
             let agent = try AgentProcess(in: ns, config: "conntrack:\n  enabled: false\n")
