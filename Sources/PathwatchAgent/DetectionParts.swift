@@ -37,6 +37,8 @@ public struct DetectionParts: Sendable {
                     findings: findings,
                     logger: logger))
         }
+        services.append(
+            MartianSourceWatcher(findings: findings, metrics: metrics, quietSeconds: config.hairpin.quietSeconds, logger: logger))
         if config.paths.enabled {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }

@@ -145,7 +145,8 @@ struct ModelSyncTests {
             // reading taken just before the scrape and one taken just after (IPv6 neighbour
             // traffic may move it in between).
             func kernelBytes() throws -> Double {
-                Double(try node.exec(["cat", "/sys/class/net/net0/statistics/rx_bytes"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+                Double(try node.exec(["cat", "/sys/class/net/net0/statistics/rx_bytes"]).trimmingCharacters(in: .whitespacesAndNewlines))
+                    ?? -1
             }
             let before = try kernelBytes()
             let exported = try agent.metrics().value("pathwatch_link_rx_bytes_total", ["interface": "net0"]) ?? -2

@@ -46,6 +46,9 @@ public final class AgentMetrics: Sendable {
     private let hairpinFlows = Mutex<[String: Counter]>([:])
     private let hairpinUnanswered = Mutex<[String: Counter]>([:])
     private let hairpinTracked: Gauge
+    private let selfSourcedSynDrops: Counter
+    private let martianSourcePackets: Mutex<KernelCounter>
+    private let selfSourcedDetection: [String: Gauge]
     private let discoveryFailures: [MetadataError.Reason: Counter]
     /// Present only while discovery is on, so an agent without it shows no failing status.
     private let discoveryStatus = Mutex<Gauge?>(nil)
@@ -198,6 +201,23 @@ public final class AgentMetrics: Sendable {
                         help: discoveryHelp)
                 )
             })
+        selfSourcedSynDrops = r.counter(
+            name: "pathwatch_self_sourced_syn_drops_total",
+            help:
+                "SYNs dropped because their source is one of this node's own addresses (instance hairpin). Counter mode: the rise of in_martian_src, kernel-wide."
+        )
+        martianSourcePackets = Mutex(
+            KernelCounter(
+                r.counter(
+                    name: "pathwatch_martian_source_packets_total",
+                    help:
+                        "The kernel's in_martian_src counter (/proc/net/stat/rt_cache, all CPUs, kernel-wide): packets dropped for an impossible source address."
+                )))
+        selfSourcedDetection = r.gauges(
+            name: "pathwatch_self_sourced_syn_detection", label: "mode", values: ["probe", "counter", "none"],
+            help:
+                "1 for how self-sourced SYN drops are detected: probe (per packet, names the frontend), counter (in_martian_src fallback) or none."
+        ) { $0 }
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
@@ -285,6 +305,14 @@ public final class AgentMetrics: Sendable {
     }
 
     public func setHairpinTracked(_ count: Int) { hairpinTracked.set(Int64(count)) }
+
+    public func countSelfSourcedSynDrops(_ count: UInt64) { selfSourcedSynDrops.increment(by: Int64(clamping: count)) }
+
+    public func setMartianSourcePackets(_ value: UInt64) { martianSourcePackets.withLock { $0.set(value) } }
+
+    public func setSelfSourcedSynDetection(mode: String) {
+        for (m, gauge) in selfSourcedDetection { gauge.set(to: m == mode ? 1 : 0) }
+    }
 
     public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
     public func countRepairRemoved() { repairsRemoved.increment() }
