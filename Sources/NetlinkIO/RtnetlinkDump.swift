@@ -46,8 +46,13 @@ public final class RtnetlinkDumper: @unchecked Sendable {
     }
 
     /// Visits every route without collecting them, for callers that build their own index.
-    public func forEachRoute(family: AddressFamily, _ body: (Route) -> Void) throws(NetlinkError) {
+    /// When the kernel interrupts the dump, `restart` is called before it is dumped again, so
+    /// the caller can drop what the inconsistent attempt delivered.
+    public func forEachRoute(family: AddressFamily, restart: () -> Void = {}, _ body: (Route) -> Void) throws(NetlinkError) {
+        var first = true
         try withRetries("dump \(family) routes (RTM_GETROUTE)") { operation throws(NetlinkError) in
+            if !first { restart() }
+            first = false
             try socket.request(.dumpRoutes(family: family), operation) { m throws(NetlinkError) in
                 guard m.header.type == RtnetlinkMessageType.newRoute else { return }
                 if let route = try decoding(operation, { () throws(DecodeError) in try Route.decodeIfIP(m.payload) }) {

@@ -1,6 +1,7 @@
 import Logging
 import Netlink
 import NetlinkIO
+import PathwatchCore
 import ServiceLifecycle
 
 /// Keeps ``LiveNodeState`` in step with the kernel's links, addresses, routes and rules.
@@ -85,16 +86,27 @@ public final class RtnetlinkWatcher: Service {
     }
 
     private func resyncAll(_ dumper: RtnetlinkDumper, reason: String) throws(NetlinkError) {
-        let snapshot = try dumper.snapshot()
-        state.update {
-            $0.replaceAll(links: snapshot.links, addresses: snapshot.addresses, routes: snapshot.routes, rules: snapshot.rules)
+        let links = try dumper.links()
+        let addresses = try dumper.addresses()
+        let rules = try dumper.rules()
+        // Routes are streamed into a fresh model sized for the previous count, not collected
+        // first: on a node with a million routes that saves the array and every table growth.
+        var fresh = NodeState()
+        fresh.replaceAll(links: links, addresses: addresses, routes: [], rules: rules)
+        fresh.reserveRouteCapacity(max(1024, state.read { $0.routes.count }))
+        for family in [AddressFamily.inet, .inet6] {
+            try dumper.forEachRoute(family: family, restart: { fresh.removeRoutes(family: family) }) { route in
+                fresh.apply(.routeAdded(route))
+            }
         }
+        let routeCount = fresh.routes.count
+        state.update { $0 = fresh }
         metrics.countResync(.rtnetlink)
         logger.info(
             "model rebuilt from a full dump",
             metadata: [
-                "reason": "\(reason)", "links": "\(snapshot.links.count)", "addresses": "\(snapshot.addresses.count)",
-                "routes": "\(snapshot.routes.count)", "rules": "\(snapshot.rules.count)",
+                "reason": "\(reason)", "links": "\(links.count)", "addresses": "\(addresses.count)", "routes": "\(routeCount)",
+                "rules": "\(rules.count)",
             ])
     }
 }

@@ -69,6 +69,20 @@ public struct NodeState: Sendable {
         for rule in rules { apply(.ruleAdded(rule)) }
     }
 
+    /// Makes room for `count` routes at once, so a dump of a million routes is inserted without
+    /// the table growing (and rehashing) twenty times on the way.
+    public mutating func reserveRouteCapacity(_ count: Int) {
+        routes.reserveCapacity(count)
+    }
+
+    /// Drops every route of `family` (before a route dump of that family is applied again).
+    public mutating func removeRoutes(family: AddressFamily) {
+        for (key, route) in routes where route.family == family {
+            routes.removeValue(forKey: key)
+            if containerEndpoints[key] != nil { updateContainerEndpoint(key, nil) }
+        }
+    }
+
     /// Replaces only the routes (after a route-socket overrun), keeping links and addresses.
     public mutating func replaceRoutes(_ fresh: [Route]) {
         routes.removeAll(keepingCapacity: true)
