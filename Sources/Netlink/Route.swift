@@ -25,7 +25,42 @@ public struct Route: Hashable, Sendable {
     public var priority: UInt32?
     public var preferredSource: IPAddress?
     /// Single-path routes: one entry. Multipath routes (`RTA_MULTIPATH`): one per path.
-    public var nextHops: [NextHop]
+    public var nextHops: [NextHop] {
+        get {
+            switch paths {
+            case .none: []
+            case .single(let hop): [hop]
+            case .multiple(let hops): hops
+            }
+        }
+        set { paths = Paths(newValue) }
+    }
+
+    /// Almost every route has one path: keeping it inline spares a heap allocation per route,
+    /// which a node with a million routes notices.
+    private var paths: Paths
+
+    private enum Paths: Hashable, Sendable {
+        case none
+        case single(NextHop)
+        case multiple([NextHop])
+
+        init(_ hops: [NextHop]) {
+            switch hops.count {
+            case 0: self = .none
+            case 1: self = .single(hops[0])
+            default: self = .multiple(hops)
+            }
+        }
+
+        var first: NextHop? {
+            switch self {
+            case .none: nil
+            case .single(let hop): hop
+            case .multiple(let hops): hops.first
+            }
+        }
+    }
 
     public init(
         destination: IPPrefix, source: IPPrefix? = nil, tos: UInt8 = 0, table: RouteTable = .main,
@@ -42,7 +77,7 @@ public struct Route: Hashable, Sendable {
         self.type = type
         self.priority = priority
         self.preferredSource = preferredSource
-        self.nextHops = nextHops
+        self.paths = Paths(nextHops)
     }
 
     /// What makes two routes the same route to the kernel: a `RTM_DELROUTE` with this key
@@ -73,9 +108,17 @@ public struct Route: Hashable, Sendable {
     }
 
     /// The first path's gateway; what `ip route` shows as `via`.
-    public var gateway: IPAddress? { nextHops.first?.gateway }
+    public var gateway: IPAddress? { paths.first?.gateway }
     /// The first path's interface; what `ip route` shows as `dev`.
-    public var outputInterface: InterfaceIndex? { nextHops.first?.interface }
+    public var outputInterface: InterfaceIndex? { paths.first?.interface }
+    /// How many paths the route has, without building the `nextHops` array.
+    public var pathCount: Int {
+        switch paths {
+        case .none: 0
+        case .single: 1
+        case .multiple(let hops): hops.count
+        }
+    }
 
     /// Decodes the payload of `RTM_NEWROUTE`/`RTM_DELROUTE` (`struct rtmsg` + attributes).
     public init(payload p: ByteReader) throws(DecodeError) {
@@ -126,11 +169,11 @@ public struct Route: Hashable, Sendable {
         self.priority = priority
         self.preferredSource = prefsrc
         if !multipath.isEmpty {
-            self.nextHops = multipath
+            self.paths = Paths(multipath)
         } else if gateway != nil || oif != nil {
-            self.nextHops = [NextHop(gateway: gateway, interface: oif)]
+            self.paths = .single(NextHop(gateway: gateway, interface: oif))
         } else {
-            self.nextHops = []
+            self.paths = .none
         }
     }
 

@@ -175,7 +175,7 @@ public struct NodeState: Sendable {
     /// `10.0.1.21 dev eni1a2b scope link` or `fd00::21 dev cali0 metric 1024`.
     private func isContainerHostRoute(_ route: Route) -> Bool {
         guard route.type == .unicast, route.destination.length == route.destination.address.bitWidth,
-            route.nextHops.count == 1, route.gateway == nil, let oif = route.outputInterface,
+            route.pathCount == 1, route.gateway == nil, let oif = route.outputInterface,
             let kind = links[oif]?.kind
         else { return false }
         return Self.containerLinkKinds.contains(kind)
