@@ -45,6 +45,28 @@ struct HairpinTests {
         }
     }
 
+    @Test func anIPv6FrontendIsNamedToo() throws {
+        try withNamespaces(Self.labels) { nss in
+            let lab = try HairpinLab(nss, backend: .podB)
+            let listener = try BackgroundProcess(
+                ["socat", "TCP6-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo hello"], in: lab.podB, name: "listener6")
+            defer { listener.stop() }
+            Thread.sleep(forTimeInterval: 0.3)
+            let agent = try AgentProcess(in: lab.node)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(HairpinLab.connect(from: lab.podA, to: "fd00:1::21", port: 8080), "direct IPv6 pod-to-pod works")
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP6:[fd00:9::9]:80,connect-timeout=3"], in: lab.podA, name: "client6")
+            defer { client.stop() }
+            #expect(try eventually(within: 1, every: 0.05) { try agent.findings(kind: "hairpin").count == 1 }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "hairpin").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "[fd00:9::9]:80")
+            #expect(evidence["localTargets"] as? [String] == ["[fd00:1::21]:8080"])
+        }
+    }
+
     @Test(arguments: [HairpinLab.Backend.otherNode, .podBWithSourceNAT])
     func noFindingWhenTheBalancerDoesNotHairpin(backend: HairpinLab.Backend) throws {
         try withNamespaces(Self.labels) { nss in

@@ -24,8 +24,12 @@ struct HairpinLab {
     init(_ namespaces: [Namespace], backend: Backend) throws {
         (node, podA, podB, lb, node2) = (namespaces[0], namespaces[1], namespaces[2], namespaces[3], namespaces[4])
         for ns in [node, lb, node2] {
-            try ns.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"])
+            try ns.exec([
+                "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+                "net.ipv6.conf.all.forwarding=1",
+            ])
         }
+        for ns in namespaces { try ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]) }
         try attachPod(podA, "eni-a", "10.0.1.20")
         try attachPod(podB, "eni-b", "10.0.1.21")
         try node.connect("lb0", to: lb, "eth0", localAddress: "10.0.0.1/24", remoteAddress: "10.0.0.2/24")
@@ -47,8 +51,32 @@ struct HairpinLab {
                 \(snat)
             }
             """)
+        // The same over IPv6: pods fd00:1::20 and fd00:1::21, frontend [fd00:9::9]:80.
+        try attachPod6(podA, "eni-a", "fd00:1::20")
+        try attachPod6(podB, "eni-b", "fd00:1::21")
+        try node.ip("-6", "addr", "add", "fd00:0:0:1::1/64", "dev", "lb0", "nodad")
+        try lb.ip("-6", "addr", "add", "fd00:0:0:1::2/64", "dev", "eth0", "nodad")
+        try lb.ip("-6", "addr", "add", "fd00:9::9/128", "dev", "lo")
+        try node.ip("-6", "route", "add", "fd00:9::9/128", "via", "fd00:0:0:1::2")
+        try lb.ip("-6", "route", "add", "fd00:1::/64", "via", "fd00:0:0:1::1")
+        if backend == .podB {
+            try lb.nft(
+                """
+                table ip6 lb6 {
+                    chain pre { type nat hook prerouting priority -100; ip6 daddr fd00:9::9 tcp dport 80 dnat to [fd00:1::21]:8080; }
+                }
+                """)
+        }
         // Conntrack is only active on the node once something uses it.
         try node.activateConntrack()
+    }
+
+    private func attachPod6(_ pod: Namespace, _ veth: String, _ address: String) throws {
+        try node.ip("-6", "addr", "add", "fd00:ff::1/128", "dev", veth, "nodad")
+        try node.ip("-6", "route", "add", "\(address)/128", "dev", veth)
+        try pod.ip("-6", "addr", "add", "\(address)/128", "dev", "eth0", "nodad")
+        try pod.ip("-6", "route", "add", "fd00:ff::1/128", "dev", "eth0")
+        try pod.ip("-6", "route", "add", "default", "via", "fd00:ff::1", "dev", "eth0")
     }
 
     private func attachPod(_ pod: Namespace, _ veth: String, _ address: String) throws {
@@ -64,6 +92,7 @@ struct HairpinLab {
 
     /// A TCP connection attempt from `pod` to `address:port`; true when it connected.
     static func connect(from pod: Namespace, to address: String, port: Int, timeout: Int = 2) -> Bool {
-        (try? pod.exec(["socat", "-u", "OPEN:/dev/null", "TCP:\(address):\(port),connect-timeout=\(timeout)"])) != nil
+        let target = address.contains(":") ? "TCP6:[\(address)]:\(port)" : "TCP:\(address):\(port)"
+        return (try? pod.exec(["socat", "-u", "OPEN:/dev/null", "\(target),connect-timeout=\(timeout)"])) != nil
     }
 }
