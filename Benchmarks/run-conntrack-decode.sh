@@ -111,6 +111,6 @@ echo "| measurement | events | CPU s (user+sys) | CPU ns/event | events/s per co
 echo "|---|---:|---:|---:|---:|"
 echo "| pathwatch-bench conntrack-decode (fixtures, in memory, decode only) | $(field events "$mr") | — | $(field ns_per_event "$mr") | $(field events_per_s "$mr") |"
 awk -v e="$pw_events" -v c="$pw_cpu" -v o="$pw_over" 'BEGIN {
-    printf "| pathwatch-bench conntrack-listen (live: recv + decode; overruns %d) | %d | %.3f | %.0f | %.0f |\n", o, e, c, (e > 0 ? c / e * 1e9 : 0), (c > 0 ? e / c : 0) }'
+    printf "| pathwatch-bench conntrack-listen (live: recv + decode + flow table + hairpin detector; overruns %d) | %d | %.3f | %.0f | %.0f |\n", o, e, c, (e > 0 ? c / e * 1e9 : 0), (c > 0 ? e / c : 0) }'
 awk -v e="$ct_events" -v u="$ct_user" -v s="$ct_sys" -v o="$ct_enobufs" 'BEGIN { c = u + s;
     printf "| conntrack -E -o xml > /dev/null (live: recv + parse + XML; ENOBUFS warnings %d) | %d | %.3f | %.0f | %.0f |\n", o, e, c, (e > 0 ? c / e * 1e9 : 0), (c > 0 ? e / c : 0) }'

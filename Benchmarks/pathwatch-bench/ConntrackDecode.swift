@@ -1,5 +1,7 @@
+import Foundation
 import Netlink
 import NetlinkIO
+import PathwatchCore
 
 #if canImport(Glibc)
     import Glibc
@@ -123,6 +125,12 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
     print("listening (receive buffer \(socket.receiveBufferSize) bytes)")
     fflush(nil)
 
+    // What the agent's conntrack thread does with each event: the flow table and the hairpin
+    // detector (loopback flows are local to local, so every one exercises the detector's index).
+    var table = ConntrackTable()
+    var detector = HairpinDetector(window: 2, capacity: 65_536)
+    let local: Set<IPAddress> = [IPAddress("127.0.0.1")!, IPAddress("::1")!]
+    var hairpins = 0
     var received = 0
     var overruns = 0
     var checksum: UInt64 = 0
@@ -135,6 +143,8 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
         do {
             let got = try socket.receiveEvents { event in
                 checksum &+= fold(event)
+                table.apply(event)
+                if detector.observe(event, at: Date(), isLocal: { local.contains($0) }) != nil { hairpins += 1 }
                 received += 1
                 switch event.type {
                 case .new: types[0] += 1
@@ -161,7 +171,11 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
     let user = cpuAfter.user - cpuBefore.user
     let system = cpuAfter.system - cpuBefore.system
     let cpu = user + system
+    blackHole(UInt64(table.count + hairpins + detector.trackedCount))
     print("events: \(received) (\(types[0]) new, \(types[1]) update, \(types[2]) destroy), overruns: \(overruns)")
+    if lastEvent > firstEvent {
+        print("event rate during the burst: \(format(Double(received) / (Double(lastEvent - firstEvent) / 1e9), decimals: 0)) events/s")
+    }
     print("CPU: user \(format(user, decimals: 3)) s + system \(format(system, decimals: 3)) s = \(format(cpu, decimals: 3)) s")
     if received > 0 {
         print("CPU per event: \(format(cpu / Double(received) * 1e9, decimals: 0)) ns")
