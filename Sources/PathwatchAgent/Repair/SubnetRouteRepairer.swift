@@ -202,13 +202,20 @@ public final class SubnetRouteRepairer: Service {
     /// out of another interface: the incident seen in live traffic, without any configuration.
     /// Report-only: pathwatch does not guess which subnet to route from a single destination.
     private func scanLiveTraffic(_ conntrack: LiveConntrackTable, _ client: RouteClient, _ memory: inout LiveScanMemory) {
-        let model = state.read { copy $0 }
+        // Read under the locks rather than copying the model: a copy held while the watcher
+        // applies an event would duplicate a million-route table. Lock order: model, then table.
         let previous = memory.unreplied
-        let (candidates, unreplied) = conntrack.read { table in
-            UnrepliedFlowScan.candidates(flows: table.flows, previouslyUnreplied: previous, state: model)
+        let (candidates, unreplied, names, subnets) = state.read { model in
+            let (candidates, unreplied) = conntrack.read { table in
+                UnrepliedFlowScan.candidates(flows: table.flows, previouslyUnreplied: previous, state: model)
+            }
+            let sources = Set(candidates.map(\.source))
+            let subnets = Dictionary(
+                model.addresses.values.filter { sources.contains($0.address) }.map { ($0.address, $0.subnet) },
+                uniquingKeysWith: { a, _ in a })
+            return (candidates, unreplied, model.links.mapValues(\.name), subnets)
         }
         memory.unreplied = unreplied
-        let names = model.links.mapValues(\.name)
         var seen: Set<String> = []
         let now = Date()
         for candidate in candidates {
@@ -223,7 +230,7 @@ public final class SubnetRouteRepairer: Service {
             let key = "live \(candidate.interface) \(candidate.destination)"
             seen.insert(key)
             let leaves = out.map { names[$0] ?? "if\($0.rawValue)" } ?? "?"
-            let subnet = model.addresses.values.first { $0.address == candidate.source }?.subnet
+            let subnet = subnets[candidate.source]
             let gateway = subnet?.firstHost.description ?? "the subnet gateway"
             let host = IPPrefix(address: candidate.destination, length: candidate.destination.bitWidth)
             let opened = findings.report(
