@@ -4,16 +4,7 @@ import Testing
 @testable import PathwatchCore
 
 @Suite("Config parser: discovery")
-struct DiscoveryConfigTests {
-    func parse(_ text: String) throws(ConfigError) -> AgentConfig { try ConfigParser.parse(text, file: "test.yaml") }
-
-    func refusal(_ text: String) -> ConfigError? {
-        do {
-            _ = try parse(text)
-            return nil
-        } catch { return error }
-    }
-
+struct DiscoveryConfigTests: ConfigParsing {
     @Test func offByDefault() throws {
         let config = try parse("")
         #expect(!config.discovery.metadata)

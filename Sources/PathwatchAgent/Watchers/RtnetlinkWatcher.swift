@@ -95,9 +95,8 @@ public final class RtnetlinkWatcher: Service {
         fresh.replaceAll(links: links, addresses: addresses, routes: [], rules: rules)
         fresh.reserveRouteCapacity(max(1024, state.read { $0.routes.count }))
         for family in [AddressFamily.inet, .inet6] {
-            try dumper.forEachRoute(family: family, restart: { fresh.removeRoutes(family: family) }) { route in
-                fresh.apply(.routeAdded(route))
-            }
+            try dumper.forEachRoute(
+                family: family, restart: { fresh.removeRoutes(family: family) }, { route in fresh.apply(.routeAdded(route)) })
         }
         let routeCount = fresh.routes.count
         state.update { $0 = fresh }
