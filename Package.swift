@@ -10,7 +10,10 @@ let package = Package(
     name: "pathwatch",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "pathwatch", targets: ["pathwatch"])
+        .executable(name: "pathwatch", targets: ["pathwatch"]),
+        // The decoders and the decision logic, as libraries for the fuzzers in Fuzz/.
+        .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "PathwatchCore", targets: ["PathwatchCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
