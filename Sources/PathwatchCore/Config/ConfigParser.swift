@@ -245,19 +245,7 @@ private struct Reader {
             case "minBytes": p.minBytes = try integer(v, path, 0...1 << 40)
             case "worstPeers": p.worstPeers = try integer(v, path, 0...100)
             case "maxTrackedSockets": p.maxTrackedSockets = try integer(v, path, 1...16 << 20)
-            case "privateRanges":
-                guard case .sequence(let sequence) = v else {
-                    throw error(v, path, v.scalar?.string, "expected a list of CIDR prefixes, e.g. [\"10.0.0.0/8\"]")
-                }
-                var prefixes: [IPPrefix] = []
-                for item in sequence {
-                    let text = try string(item, path)
-                    guard let prefix = IPPrefix(text) else {
-                        throw error(item, path, text, "expected a CIDR prefix with no host bits set, e.g. 10.0.0.0/8")
-                    }
-                    prefixes.append(prefix)
-                }
-                p.privateRanges = prefixes
+            case "privateRanges": p.privateRanges = try prefixList(v, path, example: "10.0.0.0/8")
             default: throw unknown(sub, path)
             }
         }
@@ -267,6 +255,22 @@ private struct Reader {
         return p
     }
 
+    /// A YAML list of CIDR prefixes with no host bits set.
+    func prefixList(_ node: Node, _ path: String, example: String) throws(ConfigError) -> [IPPrefix] {
+        guard case .sequence(let sequence) = node else {
+            throw error(node, path, node.scalar?.string, "expected a list of CIDR prefixes, e.g. [\"\(example)\"]")
+        }
+        var prefixes: [IPPrefix] = []
+        for item in sequence {
+            let text = try string(item, path)
+            guard let prefix = IPPrefix(text) else {
+                throw error(item, path, text, "expected a CIDR prefix with no host bits set, e.g. \(example)")
+            }
+            prefixes.append(prefix)
+        }
+        return prefixes
+    }
+
     func subnetRoutes(_ node: Node) throws(ConfigError) -> [String: [IPPrefix]] {
         var result: [String: [IPPrefix]] = [:]
         for (interface, list) in try mapping(node, "subnetRoutes") {
@@ -274,18 +278,7 @@ private struct Reader {
             guard (1...15).contains(interface.name.utf8.count), !interface.name.contains("/"), !interface.name.contains(" ") else {
                 throw error(interface.node, path, interface.name, "not a valid interface name")
             }
-            guard case .sequence(let sequence) = list else {
-                throw error(list, path, list.scalar?.string, "expected a list of CIDR prefixes, e.g. [\"10.5.2.0/24\"]")
-            }
-            var prefixes: [IPPrefix] = []
-            for item in sequence {
-                let text = try string(item, path)
-                guard let prefix = IPPrefix(text) else {
-                    throw error(item, path, text, "expected a CIDR prefix with no host bits set, e.g. 10.5.2.0/24")
-                }
-                prefixes.append(prefix)
-            }
-            result[interface.name] = prefixes
+            result[interface.name] = try prefixList(list, path, example: "10.5.2.0/24")
         }
         return result
     }
