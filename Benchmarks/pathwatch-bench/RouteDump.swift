@@ -21,6 +21,16 @@ private func streamModel(_ dumper: RtnetlinkDumper, links: [Link]) -> NodeState 
     return state
 }
 
+/// A dump socket and the current links (pod host routes are classified by link kind).
+private func openDumper() -> (RtnetlinkDumper, [Link]) {
+    do {
+        let dumper = try RtnetlinkDumper()
+        return (dumper, try dumper.links())
+    } catch {
+        fail("cannot open rtnetlink: \(error)")
+    }
+}
+
 /// Times `body` `repeats` times.
 private func measure(_ repeats: Int, _ body: () -> Void) -> Samples {
     var samples = Samples()
@@ -33,14 +43,7 @@ private func measure(_ repeats: Int, _ body: () -> Void) -> Samples {
 }
 
 func routeDumpBenchmark(repeats: Int) {
-    let dumper: RtnetlinkDumper
-    let links: [Link]
-    do {
-        dumper = try RtnetlinkDumper()
-        links = try dumper.links()
-    } catch {
-        fail("cannot open rtnetlink: \(error)")
-    }
+    let (dumper, links) = openDumper()
 
     // Memory first, in a fresh process, with nothing else allocated yet: the resident-set growth
     // from building one model, with the model kept alive while it is read.
@@ -157,14 +160,7 @@ func routeDumpBenchmark(repeats: Int) {
 /// Only the streamed model, once: peak RSS of this process under `/usr/bin/time -v` is the
 /// baseline plus one model, comparable with `ip route show`'s peak RSS.
 func routeModelMemory() {
-    let dumper: RtnetlinkDumper
-    let links: [Link]
-    do {
-        dumper = try RtnetlinkDumper()
-        links = try dumper.links()
-    } catch {
-        fail("cannot open rtnetlink: \(error)")
-    }
+    let (dumper, links) = openDumper()
     let rssBefore = procStatusKiB("VmRSS")
     let model = streamModel(dumper, links: links)
     let rssAfter = procStatusKiB("VmRSS")

@@ -26,6 +26,13 @@ struct MetadataHTTPClient {
         return try HTTPResponse.parse(bytes, maxBodyBytes: InstanceMetadata.maxBodyBytes)
     }
 
+    /// `connect(2)` with a `sockaddr_in` or `sockaddr_in6`, passed as the `sockaddr` it begins with.
+    private static func connect<Address>(_ fd: Int32, to address: inout Address) -> Int32 {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+        }
+    }
+
     private func connect(deadline: Date) throws(MetadataError) -> Int32 {
         guard let address = IPAddress(host) else { throw MetadataError(.unreachable, "not a literal address: \(host)") }
         let family = address.family == .inet ? AF_INET : AF_INET6
@@ -39,18 +46,14 @@ struct MetadataHTTPClient {
             sa.sin_port = in_port_t(UInt16(port).bigEndian)
             let bytes = address.networkBytes
             withUnsafeMutableBytes(of: &sa.sin_addr) { $0.copyBytes(from: bytes) }
-            result = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            result = Self.connect(fd, to: &sa)
         case .v6:
             var sa = sockaddr_in6()
             sa.sin6_family = sa_family_t(AF_INET6)
             sa.sin6_port = in_port_t(UInt16(port).bigEndian)
             let bytes = address.networkBytes
             withUnsafeMutableBytes(of: &sa.sin6_addr) { $0.copyBytes(from: bytes) }
-            result = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
+            result = Self.connect(fd, to: &sa)
         }
         if result != 0 {
             let code = errno
