@@ -29,3 +29,32 @@ extension NetlinkRequest {
         )
     }
 }
+
+extension NetlinkRequest {
+    /// The flows whose original direction leaves `source`:`port` over `protocolNumber`, filtered
+    /// in the kernel (`CTA_FILTER`, Linux 5.8+): names the destination of one socket's flow
+    /// without copying the whole table to user space.
+    ///
+    /// The kernel needs the family set (not `AF_UNSPEC`) and the protocol flag with the port flag.
+    public static func dumpConntrack(originalSource source: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) -> NetlinkRequest {
+        var request = NetlinkRequest(
+            type: ConntrackMessageType.get, flags: [.request, .dump], familyHeader: NetfilterGenericHeader(family: source.family).bytes)
+        var attributes = AttributeBuilder()
+        attributes.addNested(1) { tuple in  // CTA_TUPLE_ORIG
+            tuple.addNested(1) { ip in  // CTA_TUPLE_IP
+                ip.add(source.family == .inet6 ? 3 : 1, source.networkBytes)  // CTA_IP_V6_SRC / CTA_IP_V4_SRC
+            }
+            tuple.addNested(2) { proto in  // CTA_TUPLE_PROTO
+                proto.add(1, [protocolNumber.rawValue])  // CTA_PROTO_NUM
+                proto.add(2, network: port)  // CTA_PROTO_SRC_PORT
+            }
+        }
+        attributes.addNested(25) { filter in  // CTA_FILTER
+            // CTA_FILTER_FLAG_CTA_IP_SRC | CTA_FILTER_FLAG_CTA_PROTO_NUM | CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT
+            filter.add(1, host: UInt32(1 << 0 | 1 << 3 | 1 << 4))  // CTA_FILTER_ORIG_FLAGS
+            filter.add(2, host: UInt32(0))  // CTA_FILTER_REPLY_FLAGS
+        }
+        request.addAttributes(attributes)
+        return request
+    }
+}

@@ -58,6 +58,8 @@ public struct NetlinkFlags: OptionSet, Hashable, Sendable {
     public static let exclusive = NetlinkFlags(rawValue: 0x200)
     /// The corresponding C constant is `NLM_F_CREATE`.
     public static let create = NetlinkFlags(rawValue: 0x400)
+    /// The corresponding C constant is `NLM_F_APPEND`: add at the end of a list (nf_tables rules).
+    public static let append = NetlinkFlags(rawValue: 0x800)
     /// The corresponding C constant is `NLM_F_ACK_TLVS`: the error carries extended-ACK attributes.
     public static let ackTLVs = NetlinkFlags(rawValue: 0x200)
     /// The corresponding C constant is `NLM_F_CAPPED`: the error echoes only the request header.

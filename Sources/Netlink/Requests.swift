@@ -11,6 +11,12 @@ public struct NetlinkRequest: Sendable {
         bytes.alignTo4()
     }
 
+    /// Appends already encoded attributes (``AttributeBuilder``).
+    mutating func appendRaw(_ attributeBytes: [UInt8]) {
+        bytes += attributeBytes
+        bytes.alignTo4()
+    }
+
     mutating func replaceByte(at offset: Int, with value: UInt8) {
         bytes[offset] = value
     }

@@ -65,9 +65,7 @@ final class AgentEndpoint: HTTPEndpointHandler {
     func readiness() async -> HTTPResponseBody {
         let pending = state.pendingParts
         if pending.isEmpty {
-            // Operators asked which self-sourced SYN detection is active; this version has the
-            // kernel-counter fallback only.
-            return .text("ready\nself-sourced SYN detection: counter (in_martian_src)")
+            return .text("ready\nself-sourced SYN detection: \(SelfSourcedSynWatcher.describe(mode: metrics.selfSourcedSynDetection))")
         }
         return .text(
             "not ready: waiting for the first full dump of \(pending.sorted().joined(separator: ", "))", status: .serviceUnavailable)

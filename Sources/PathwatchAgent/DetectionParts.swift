@@ -26,7 +26,11 @@ public struct DetectionParts: Sendable {
 
     /// The watchers and detectors; `configuration` gives the configuration in force (it changes
     /// on SIGHUP in `run`).
-    public func services(config: AgentConfig, configuration: @escaping @Sendable () -> AgentConfig, logger: Logger) -> [any Service] {
+    ///
+    /// `installProbe` false (doctor) keeps the node untouched: no nftables table of the agent's.
+    public func services(
+        config: AgentConfig, configuration: @escaping @Sendable () -> AgentConfig, installProbe: Bool = true, logger: Logger
+    ) -> [any Service] {
         var services: [any Service] = [
             RtnetlinkWatcher(state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, logger: logger)
         ]
@@ -38,7 +42,8 @@ public struct DetectionParts: Sendable {
                     logger: logger))
         }
         services.append(
-            MartianSourceWatcher(findings: findings, metrics: metrics, quietSeconds: config.hairpin.quietSeconds, logger: logger))
+            SelfSourcedSynWatcher(
+                settings: config.hairpin, installProbe: installProbe, state: state, findings: findings, metrics: metrics, logger: logger))
         if config.paths.enabled {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }

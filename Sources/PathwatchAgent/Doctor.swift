@@ -29,7 +29,7 @@ public enum Doctor {
         let frozen = config
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: parts.services(config: config, configuration: { frozen }, logger: logger).map {
+                services: parts.services(config: config, configuration: { frozen }, installProbe: false, logger: logger).map {
                     ServiceGroupConfiguration.ServiceConfiguration(service: $0)
                 },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -49,6 +49,10 @@ public final class AgentMetrics: Sendable {
     private let selfSourcedSynDrops: Counter
     private let martianSourcePackets: Mutex<KernelCounter>
     private let selfSourcedDetection: [String: Gauge]
+    private let selfSourcedMode = Mutex("none")
+    private let probePackets: Counter
+    private let probeReinstalls: Counter
+    private let probeLost: Counter
     private let discoveryFailures: [MetadataError.Reason: Counter]
     /// Present only while discovery is on, so an agent without it shows no failing status.
     private let discoveryStatus = Mutex<Gauge?>(nil)
@@ -204,7 +208,7 @@ public final class AgentMetrics: Sendable {
         selfSourcedSynDrops = r.counter(
             name: "pathwatch_self_sourced_syn_drops_total",
             help:
-                "SYNs dropped because their source is one of this node's own addresses (instance hairpin). Counter mode: the rise of in_martian_src, kernel-wide."
+                "SYNs dropped because their source is one of this node's own addresses (instance hairpin). Probe mode: every match of the probe's nftables rule; counter mode: the rise of in_martian_src, kernel-wide."
         )
         martianSourcePackets = Mutex(
             KernelCounter(
@@ -218,6 +222,20 @@ public final class AgentMetrics: Sendable {
             help:
                 "1 for how self-sourced SYN drops are detected: probe (per packet, names the frontend), counter (in_martian_src fallback) or none."
         ) { $0 }
+        probePackets = r.counter(
+            name: "pathwatch_syn_probe_packets_total",
+            help: "Self-sourced SYNs the probe's nftables rule logged and the agent received (at most hairpin.probeRatePerSecond a second)."
+        )
+        probeReinstalls = r.counter(
+            name: "pathwatch_syn_probe_reinstalls_total",
+            help:
+                "Times the agent found its nftables table inet pathwatch missing or changed (flushed or deleted by someone else) and recreated it."
+        )
+        probeLost = r.counter(
+            name: "pathwatch_syn_probe_lost_total",
+            help:
+                "Times logged SYNs were lost because the probe's nfnetlink_log socket overran (ENOBUFS); drops are still counted by the rule."
+        )
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
         http = Mutex(
@@ -311,8 +329,16 @@ public final class AgentMetrics: Sendable {
     public func setMartianSourcePackets(_ value: UInt64) { martianSourcePackets.withLock { $0.set(value) } }
 
     public func setSelfSourcedSynDetection(mode: String) {
+        selfSourcedMode.withLock { $0 = mode }
         for (m, gauge) in selfSourcedDetection { gauge.set(to: m == mode ? 1 : 0) }
     }
+
+    /// The mode last set: probe, counter or none (for `/readyz`).
+    public var selfSourcedSynDetection: String { selfSourcedMode.withLock { $0 } }
+
+    public func countProbePacket() { probePackets.increment() }
+    public func countProbeReinstall() { probeReinstalls.increment() }
+    public func countProbeLoss() { probeLost.increment() }
 
     public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
     public func countRepairRemoved() { repairsRemoved.increment() }

@@ -67,6 +67,16 @@ public struct AgentConfig: Sendable, Equatable {
         public var quietSeconds = 300.0
         /// Frontends beyond this many share the `other` label in pathwatch_hairpin_flows_total.
         public var maxFrontendLabels = 20
+        /// Whether the agent installs its per-packet probe for self-sourced SYNs (its own
+        /// nftables table `inet pathwatch` feeding an nfnetlink_log group). Off, or when it cannot
+        /// be installed, the agent falls back to the kernel's `in_martian_src` counter.
+        public var probe = true
+        /// The nfnetlink_log group the probe's rule logs to; one listener per group and network
+        /// namespace, so it must not collide with ulogd or another tool's group.
+        public var probeLogGroup = 196
+        /// At most this many SYNs a second are logged (the rule's `limit`); every match is still
+        /// counted by the rule's counter.
+        public var probeRatePerSecond = 100
         public init() {}
     }
 

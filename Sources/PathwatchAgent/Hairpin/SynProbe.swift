@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import Netlink
+import NetlinkIO
+import PathwatchCore
+
+/// The agent's per-packet probe in the kernel: its nftables table `inet pathwatch` (see
+/// ``SynProbeRule``) and the nfnetlink_log socket the rule logs to, plus the conntrack lookups
+/// that name each SYN's frontend.
+///
+/// Owned by the self-sourced SYN watcher's thread. It changes nothing but its own table:
+/// installing replaces only `inet pathwatch`, removing deletes only it.
+final class SynProbe {
+    private let tables: NfTablesClient
+    private let log: NflogSocket
+    private let conntrack: ConntrackClient?
+    private let group: UInt16
+    private let rate: Int
+    private var lastCounter: UInt64 = 0
+    /// Frontends already looked up, by source endpoint: a retransmitted SYN reuses its port.
+    private var frontendCache: [HairpinCorrelator.Endpoint: (frontend: HairpinCorrelator.Endpoint?, time: Date)] = [:]
+    /// Conntrack lookups walk the kernel table: at most this many a second.
+    private var lookupBudget = SynProbe.lookupsPerSecond
+    private var budgetSecond = 0
+    static let lookupsPerSecond = 20
+    static let cacheLimit = 4096
+
+    /// Binds the log group first (a busy group fails before anything is installed), then
+    /// installs the table in one transaction.
+    init(group: UInt16, ratePerSecond: Int) throws(NetlinkError) {
+        self.group = group
+        self.rate = ratePerSecond
+        log = try NflogSocket(group: group, copyRange: SynProbeRule.snapLength)
+        try log.setReceiveTimeout(milliseconds: 250)
+        tables = try NfTablesClient()
+        conntrack = try? ConntrackClient(timeoutMilliseconds: 1000)
+        do {
+            try install()
+        } catch {
+            log.unbind()
+            throw error
+        }
+    }
+
+    /// Replaces the table in one transaction: add (so the delete cannot fail), delete (drops
+    /// whatever is left, including rules someone added), add table, chain and rule.
+    func install() throws(NetlinkError) {
+        let family = SynProbeRule.family
+        try tables.commit(
+            [
+                .newNfTable(family: family, name: SynProbeRule.table),
+                .deleteNfTable(family: family, name: SynProbeRule.table),
+                .newNfTable(family: family, name: SynProbeRule.table, comment: SynProbeRule.tableComment),
+                .newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook),
+                .newNfRule(
+                    family: family, table: SynProbeRule.table, chain: SynProbeRule.chain,
+                    expressions: SynProbeRule.expressions(logGroup: group, ratePerSecond: rate), comment: SynProbeRule.ruleComment),
+            ], "install nftables table inet \(SynProbeRule.table)")
+        lastCounter = 0
+    }
+
+    /// Checks the table is still exactly the agent's; recreates it if not. Returns whether it
+    /// had to, and how many SYNs the rule matched since the last check.
+    func verify() throws(NetlinkError) -> (reinstalled: Bool, matched: UInt64) {
+        let rules = try tables.rules(family: SynProbeRule.family, table: SynProbeRule.table, chain: SynProbeRule.chain)
+        guard SynProbeRule.isInstalled(rules, logGroup: group, ratePerSecond: rate), let rule = rules.first else {
+            try install()
+            return (true, 0)
+        }
+        let counted = rule.counterPackets ?? lastCounter
+        let matched = counted >= lastCounter ? counted - lastCounter : counted
+        lastCounter = counted
+        return (false, matched)
+    }
+
+    /// Waits up to 250 ms for logged packets and hands each to `body`.
+    func receive(_ body: (NflogPacket) -> Void) throws(NetlinkError) {
+        _ = try log.receive(body)
+    }
+
+    /// The frontend of a logged SYN, from the node's own outbound flow with the same source
+    /// port (a kernel-filtered conntrack dump), cached per source endpoint and rate-bounded.
+    /// `choose` picks it among the flows (it needs the node model, read under its lock).
+    func frontend(
+        of header: IPPacketHeader, at now: Date, choose: ([ConntrackFlow]) -> HairpinCorrelator.Endpoint?
+    ) -> HairpinCorrelator.Endpoint? {
+        guard let port = header.sourcePort else { return nil }
+        let source = HairpinCorrelator.Endpoint(address: header.source, port: port)
+        if let cached = frontendCache[source], now.timeIntervalSince(cached.time) < 10, cached.frontend != nil { return cached.frontend }
+        let second = Int(now.timeIntervalSince1970)
+        if second != budgetSecond {
+            budgetSecond = second
+            lookupBudget = Self.lookupsPerSecond
+        }
+        guard let conntrack, lookupBudget > 0 else { return nil }
+        lookupBudget -= 1
+        let flows = (try? conntrack.flows(from: header.source, port: port, protocolNumber: header.protocolNumber)) ?? []
+        let frontend = choose(flows)
+        if frontendCache.count >= Self.cacheLimit { frontendCache.removeAll(keepingCapacity: true) }
+        frontendCache[source] = (frontend, now)
+        return frontend
+    }
+
+    /// Deletes the table and releases the log group: the node is left as it was.
+    func remove() throws(NetlinkError) {
+        log.unbind()
+        do {
+            try tables.commit(
+                [.deleteNfTable(family: SynProbeRule.family, name: SynProbeRule.table)], "remove nftables table inet \(SynProbeRule.table)")
+        } catch {
+            if case .kernel(let errno, _) = error.kind, errno == .noEntry { return }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Netlink
+
+/// The agent's per-packet probe for self-sourced SYNs, as nf_tables objects: its own table
+/// `inet pathwatch` with one base chain and one rule,
+///
+///     table inet pathwatch {
+///         chain selfsourced_syn {
+///             type filter hook prerouting priority raw; policy accept;
+///             iif != "lo" tcp flags & (syn | ack) == syn fib saddr type local counter
+///                 limit rate 100/second log group 196
+///         }
+///     }
+///
+/// Priority raw runs before the routing decision that drops a martian source, so the SYN of an
+/// instance hairpin is seen; the rule only logs (policy accept), it never changes a verdict.
+public enum SynProbeRule {
+    public static let family = NfTablesFamily.inet
+    public static let table = "pathwatch"
+    public static let chain = "selfsourced_syn"
+    public static let hook = NfTablesHook.preroutingRaw
+    public static let tableComment = "managed by pathwatch: recreated while the agent runs, removed when it stops"
+    public static let ruleComment = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
+    /// Bytes of each packet copied to the agent: an IPv6 header with a few extension headers
+    /// and the TCP header fit.
+    public static let snapLength: UInt32 = 128
+
+    public static func expressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
+        [
+            // iif != "lo": the loopback device is always interface 1 (LOOPBACK_IFINDEX).
+            .meta(key: .inputInterface, destination: .one),
+            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
+            .meta(key: .transportProtocol, destination: .one),
+            .compare(.equal, source: .one, data: [IPProtocolNumber.tcp.rawValue]),
+            // tcp flags & (syn | ack) == syn
+            .payload(base: .transportHeader, offset: 13, length: 1, destination: .one),
+            .bitwise(source: .one, destination: .one, mask: [0x12], xor: [0x00]),
+            .compare(.equal, source: .one, data: [0x02]),
+            // fib saddr type local (RTN_LOCAL = 2)
+            .fib(flags: .sourceAddress, result: .addressType, destination: .one),
+            .compare(.equal, source: .one, data: hostBytes(UInt32(2))),
+            .counter,
+            .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
+            .log(group: logGroup, snapLength: snapLength, prefix: nil),
+        ]
+    }
+
+    /// Whether a dump of the probe's chain shows exactly the probe's rule: nothing missing (a
+    /// flush, a deleted table) and nothing added there by someone else.
+    public static func isInstalled(_ rules: [NfTablesRule], logGroup: UInt16, ratePerSecond: Int) -> Bool {
+        guard rules.count == 1, let rule = rules.first else { return false }
+        return rule.table == table && rule.chain == chain && rule.comment == ruleComment
+            && rule.expressionNames == expressions(logGroup: logGroup, ratePerSecond: ratePerSecond).map(\.name)
+    }
+
+    private static func hostBytes(_ value: UInt32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendHost(value)
+        return bytes
+    }
+}
