@@ -14,7 +14,7 @@ extension NetlinkRequest {
     /// (queue threshold 1, no flush timeout) instead of batching them for up to a second,
     /// which is the kernel's default and would delay a finding by as much.
     ///
-    /// Only one socket per network namespace can bind a group: a second gets `EBUSY`.
+    /// Only one socket per network namespace can bind a group: a second gets `EPERM`.
     public static func nflogBind(group: UInt16, copyRange: UInt32) -> NetlinkRequest {
         var request = NetlinkRequest(
             type: NflogMessageType.config, flags: [.request, .ack],

@@ -3,7 +3,7 @@ import Netlink
 /// A socket bound to one nfnetlink_log group: receives the packets that nftables `log group N`
 /// rules send there.
 ///
-/// Owned by its watcher thread. Binding fails with `EBUSY` when another process (ulogd, a
+/// Owned by its watcher thread. Binding fails with `EPERM` when another socket (ulogd, a
 /// second agent) holds the group in this network namespace.
 public final class NflogSocket: @unchecked Sendable {
     public let socket: NetlinkSocket
