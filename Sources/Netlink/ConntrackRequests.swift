@@ -35,7 +35,10 @@ extension NetlinkRequest {
     /// in the kernel (`CTA_FILTER`, Linux 5.8+): names the destination of one socket's flow
     /// without copying the whole table to user space.
     ///
-    /// The kernel needs the family set (not `AF_UNSPEC`) and the protocol flag with the port flag.
+    /// The kernel filters on the family, protocol and source port; the caller compares the
+    /// address (on Linux 6.18 here, adding `CTA_FILTER_FLAG_CTA_IP_SRC` made IPv6 lookups
+    /// return nothing for a flow that exists, so the address filter is not trusted). The kernel
+    /// needs the family set (not `AF_UNSPEC`) and the protocol flag with the port flag.
     public static func dumpConntrack(originalSource source: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) -> NetlinkRequest {
         var request = NetlinkRequest(
             type: ConntrackMessageType.get, flags: [.request, .dump], familyHeader: NetfilterGenericHeader(family: source.family).bytes)
@@ -50,8 +53,8 @@ extension NetlinkRequest {
             }
         }
         attributes.addNested(25) { filter in  // CTA_FILTER
-            // CTA_FILTER_FLAG_CTA_IP_SRC | CTA_FILTER_FLAG_CTA_PROTO_NUM | CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT
-            filter.add(1, host: UInt32(1 << 0 | 1 << 3 | 1 << 4))  // CTA_FILTER_ORIG_FLAGS
+            // CTA_FILTER_FLAG_CTA_PROTO_NUM | CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT
+            filter.add(1, host: UInt32(1 << 3 | 1 << 4))  // CTA_FILTER_ORIG_FLAGS
             filter.add(2, host: UInt32(0))  // CTA_FILTER_REPLY_FLAGS
         }
         request.addAttributes(attributes)

@@ -51,15 +51,16 @@ public final class ConntrackClient: @unchecked Sendable {
         return ConntrackStatistics(perCPU: perCPU, global: global)
     }
 
-    /// The flows leaving `source`:`port` over `protocolNumber`, as the kernel filters them
-    /// (`conntrack -L -s SOURCE -p tcp --sport PORT`).
+    /// The flows leaving `source`:`port` over `protocolNumber` (`conntrack -L -s SOURCE -p tcp
+    /// --sport PORT`): the kernel filters by protocol and port, this by address.
     public func flows(from source: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws(NetlinkError) -> [ConntrackFlow] {
         let operation = "look up conntrack flows from \(source) port \(port)"
         var flows: [ConntrackFlow] = []
         try socket.request(.dumpConntrack(originalSource: source, port: port, protocolNumber: protocolNumber), operation) {
             message throws(NetlinkError) in
             guard message.header.type == ConntrackMessageType.new else { return }
-            flows.append(try decoding(operation) { () throws(DecodeError) in try ConntrackFlow(message) })
+            let flow = try decoding(operation) { () throws(DecodeError) in try ConntrackFlow(message) }
+            if flow.original.source == source { flows.append(flow) }
         }
         return flows
     }

@@ -83,38 +83,3 @@ struct HairpinTests {
         }
     }
 }
-
-/// The instance hairpin: the node's own connection comes back with its own source address and
-/// the kernel drops the SYN as a martian source. In this version the agent sees it through the
-/// kernel's counter (the per-packet probe that names the frontend is still to come).
-@Suite(
-    "Self-sourced SYN drops", .serialized,
-    .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
-struct SelfSourcedSynTests {
-    @Test func theMartianSourceCounterRaisesTheFinding() throws {
-        try withNamespaces(["inst", "lb"]) { nss in
-            let (instance, lb) = (nss[0], nss[1])
-            try instance.connect("eth0", to: lb, "eth0", localAddress: "10.0.1.10/24", remoteAddress: "10.0.1.1/24")
-            try instance.ip("route", "add", "default", "via", "10.0.1.1")
-            try lb.exec([
-                "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0",
-            ])
-            try lb.ip("addr", "add", "10.0.9.9/32", "dev", "lo")
-            try lb.nft(
-                "table ip lb {\n chain pre { type nat hook prerouting priority -100; ip daddr 10.0.9.9 tcp dport 80 dnat to 10.0.1.10:8080; }\n}\n"
-            )
-            let agent = try AgentProcess(in: instance, config: "conntrack:\n  enabled: false\n")
-            defer { agent.stop() }
-            try agent.waitUntilReady()
-            #expect(try agent.get("/readyz").body.contains("self-sourced SYN detection: counter"))
-            #expect(try agent.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "counter"]) == 1)
-
-            // The node connects to the frontend; the balancer sends the SYN straight back.
-            #expect(!HairpinLab.connect(from: instance, to: "10.0.9.9", port: 80, timeout: 3))
-            #expect(try eventually(within: 2, every: 0.2) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty })
-            #expect((try agent.metrics().value("pathwatch_self_sourced_syn_drops_total") ?? 0) >= 1)
-            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
-            #expect((finding["evidence"] as? [String: Any])?["detection"] as? String != nil)
-        }
-    }
-}

@@ -93,7 +93,7 @@ public struct SelfSourcedSynEvidence: Sendable, Hashable {
             key == Self.unknownFrontend
             ? "through a frontend conntrack could not name (no outbound flow with the same source port)" : "through frontend \(key)"
         return
-            "SYNs this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", "))) and are dropped as martian sources: the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
+            "SYNs this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", "))) and fail (IPv4 drops them as martian sources; over IPv6 the answer goes to the wrong socket): the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
     }
 
     public func json(frontend key: String, detection: String) -> [String: JSONValue] {

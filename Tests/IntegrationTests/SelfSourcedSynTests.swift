@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+
+/// The instance hairpin, reproduced for real: the node 10.0.1.10 connects to frontend
+/// 10.0.9.9:80 on a balancer that DNATs back to 10.0.1.10:8080 keeping the client address, and
+/// the kernel drops the returning SYN as a martian source. The agent's probe (its own nftables
+/// table feeding nfnetlink_log) names the frontend; without it, the kernel counter still warns.
+@Suite(
+    "Self-sourced SYN drops", .serialized,
+    .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
+struct SelfSourcedSynDropTests {
+    /// The instance and the balancer in front of it; returns the balancer's MAC on the link.
+    func lab(_ instance: Namespace, _ lb: Namespace) throws -> String {
+        try instance.connect("eth0", to: lb, "eth0", localAddress: "10.0.1.10/24", remoteAddress: "10.0.1.1/24")
+        try instance.ip("route", "add", "default", "via", "10.0.1.1")
+        try lb.exec([
+            "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0",
+        ])
+        try lb.ip("addr", "add", "10.0.9.9/32", "dev", "lo")
+        try lb.nft(
+            "table ip lb {\n chain pre { type nat hook prerouting priority -100; ip daddr 10.0.9.9 tcp dport 80 dnat to 10.0.1.10:8080; }\n}\n"
+        )
+        let link = try lb.ip("-o", "link", "show", "eth0")
+        let fields = link.split(separator: " ").map(String.init)
+        return try #require(fields.firstIndex(of: "link/ether").map { fields[$0 + 1] })
+    }
+
+    func probeTable(_ ns: Namespace) -> String { (try? ns.exec(["nft", "list", "table", "inet", "pathwatch"])) ?? "" }
+
+    func probeMode(_ agent: AgentProcess) throws -> Bool {
+        try agent.get("/readyz").body.contains("self-sourced SYN detection: probe")
+    }
+
+    @Test func theProbeNamesTheFrontendWithinASecondOfTheFirstSyn() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            let balancerMAC = try lab(instance, lb)
+            try instance.activateConntrack()
+            let listener = try BackgroundProcess(
+                ["socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo hello"], in: instance, name: "listener")
+            defer { listener.stop() }
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) }, "log:\n\(agent.log)")
+            #expect(try agent.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "probe"]) == 1)
+            // The rule, as nft prints what the agent built over netlink.
+            let table = probeTable(instance)
+            #expect(table.contains("type filter hook prerouting priority raw; policy accept;"), "\(table)")
+            #expect(table.contains(#"iif != "lo" tcp flags syn / syn,ack fib saddr type local counter"#), "\(table)")
+            #expect(table.contains("limit rate 100/second log group 196"), "\(table)")
+
+            // Negatives: the node to itself (over lo) and the balancer to the node are normal.
+            #expect(HairpinLab.connect(from: instance, to: "10.0.1.10", port: 8080))
+            #expect(HairpinLab.connect(from: lb, to: "10.0.1.10", port: 8080))
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(try agent.findings(kind: "self_sourced_syn_drop").isEmpty)
+
+            // The incident: the node's connection through the frontend comes back to it.
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: instance, name: "client")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 1, every: 0.05) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty },
+                "within a second of the first SYN")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "10.0.9.9:80")
+            #expect(evidence["localTargets"] as? [String] == ["10.0.1.10:8080"])
+            #expect((evidence["sourceEndpoints"] as? [String])?.first?.hasPrefix("10.0.1.10:") == true)
+            #expect(evidence["interfaces"] as? [String] == ["eth0"])
+            #expect(evidence["senderMACs"] as? [String] == [balancerMAC])
+            #expect(((finding["remediation"] as? [String: Any])?["options"] as? [String])?.first?.contains("Proxy Protocol v2") == true)
+            #expect(agent.log.contains("self-sourced SYN drop: the node's own connection comes back to it"))
+            client.process.waitUntilExit()
+            #expect(client.process.terminationStatus != 0, "the connection fails, as in the incident")
+            let metrics = try agent.metrics()
+            #expect((metrics.value("pathwatch_syn_probe_packets_total") ?? 0) >= 2, "the SYN and its retransmits")
+            #expect((metrics.value("pathwatch_self_sourced_syn_drops_total") ?? 0) >= 2)
+            #expect(try agent.findings(kind: "self_sourced_syn_drop").count == 1, "one finding per frontend")
+
+            // Stopping the agent removes its table and nothing else.
+            #expect(agent.stop() == 0)
+            #expect(probeTable(instance).isEmpty)
+            #expect(try instance.exec(["nft", "list", "tables"]).contains("table"), "the test's own tables are still there")
+        }
+    }
+
+    @Test func anIPv6InstanceHairpinIsNamedToo() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            for ns in nss { try ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]) }
+            try instance.ip("-6", "addr", "add", "fd00:1::10/64", "dev", "eth0", "nodad")
+            try lb.ip("-6", "addr", "add", "fd00:1::1/64", "dev", "eth0", "nodad")
+            try lb.ip("-6", "addr", "add", "fd00:9::9/128", "dev", "lo")
+            try instance.ip("-6", "route", "add", "fd00:9::9/128", "via", "fd00:1::1")
+            try lb.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+            try lb.nft(
+                "table ip6 lb6 {\n chain pre { type nat hook prerouting priority -100; ip6 daddr fd00:9::9 tcp dport 80 dnat to [fd00:1::10]:8080; }\n}\n"
+            )
+            try instance.activateConntrack()
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP6:[fd00:9::9]:80,connect-timeout=3"], in: instance, name: "client6")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 1, every: 0.05) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "[fd00:9::9]:80")
+            #expect(evidence["localTargets"] as? [String] == ["[fd00:1::10]:8080"])
+        }
+    }
+
+    @Test func aFlushedOrDeletedTableIsRecreatedAndDetectionGoesOn() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            try instance.activateConntrack()
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+
+            try instance.exec(["nft", "flush", "table", "inet", "pathwatch"])
+            #expect(eventually(within: 3) { probeTable(instance).contains("log group 196") }, "recreated after a flush")
+            try instance.exec(["nft", "delete", "table", "inet", "pathwatch"])
+            #expect(eventually(within: 3) { probeTable(instance).contains("log group 196") }, "recreated after a delete")
+            try instance.exec(["nft", "add", "rule", "inet", "pathwatch", "selfsourced_syn", "counter", "accept"])
+            #expect(
+                eventually(within: 3) { !probeTable(instance).contains("counter accept") },
+                "a rule someone else added to the agent's chain is replaced")
+            #expect(try eventually(within: 2) { (try agent.metrics().value("pathwatch_syn_probe_reinstalls_total") ?? 0) >= 3 })
+            #expect(agent.log.contains("flushed, deleted or changed by someone else; recreated it"))
+
+            #expect(!HairpinLab.connect(from: instance, to: "10.0.9.9", port: 80, timeout: 2))
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            #expect((finding["evidence"] as? [String: Any])?["frontend"] as? String == "10.0.9.9:80")
+        }
+    }
+
+    @Test func aSecondAgentOnTheSameLogGroupFallsBackToTheCounter() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            let first = try AgentProcess(in: instance)
+            defer { first.stop() }
+            try first.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(first) })
+            let second = try AgentProcess(in: instance)
+            defer { second.stop() }
+            try second.waitUntilReady()
+            #expect(eventually(within: 3) { second.log.contains("cannot install the self-sourced SYN probe") }, "log:\n\(second.log)")
+            #expect(try second.get("/readyz").body.contains("self-sourced SYN detection: counter"))
+            #expect(try second.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "counter"]) == 1)
+            #expect(probeTable(instance).components(separatedBy: "log group 196").count == 2, "the first agent's rule, once")
+        }
+    }
+
+    @Test func withTheProbeOffTheMartianSourceCounterRaisesTheFinding() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            let agent = try AgentProcess(in: instance, config: "conntrack:\n  enabled: false\nhairpin:\n  probe: false\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try agent.get("/readyz").body.contains("self-sourced SYN detection: counter"))
+            #expect(try agent.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "counter"]) == 1)
+            #expect(probeTable(instance).isEmpty, "no table when the probe is off")
+
+            // The node connects to the frontend; the balancer sends the SYN straight back.
+            #expect(!HairpinLab.connect(from: instance, to: "10.0.9.9", port: 80, timeout: 3))
+            #expect(try eventually(within: 2, every: 0.2) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty })
+            #expect((try agent.metrics().value("pathwatch_self_sourced_syn_drops_total") ?? 0) >= 1)
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            #expect((finding["evidence"] as? [String: Any])?["detection"] as? String != nil)
+        }
+    }
+}
