@@ -61,7 +61,7 @@ struct PrometheusRulesTests {
         let metrics = try Tool.read("docs/metrics.md")
         let row = try #require(metrics.split(separator: "\n").first { $0.hasPrefix("| `pathwatch_findings`") })
         let kinds = row.matches(of: /`([a-z_]+)`/).map { String($0.output.1) }.filter { $0 != "kind" && $0 != "pathwatch_findings" }
-        #expect(kinds.count == 4, "\(kinds)")
+        #expect(kinds.count == 5, "\(kinds)")
         let expressions = try Self.rules().map(\.expression)
         for kind in kinds {
             #expect(expressions.contains("pathwatch_findings{kind=\"\(kind)\"} > 0"), "no alert for finding kind \(kind)")
