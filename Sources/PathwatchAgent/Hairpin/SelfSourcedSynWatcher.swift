@@ -70,6 +70,7 @@ public final class SelfSourcedSynWatcher: Service {
                 do {
                     probe = try SynProbe(group: UInt16(settings.probeLogGroup), ratePerSecond: settings.probeRatePerSecond)
                     warned = false
+                    metrics.setSelfSourcedSynDetection(mode: "probe")
                     logger.notice(
                         "self-sourced SYN probe installed",
                         metadata: ["table": "inet \(SynProbeRule.table)", "group": "\(settings.probeLogGroup)"])
