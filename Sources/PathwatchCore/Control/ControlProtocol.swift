@@ -1,18 +1,25 @@
-import PathwatchCore
-
 /// The control socket's line protocol: one request line, one answer line.
 ///
 ///     autofix off|dry-run|on   ->  ok autofix=on
 ///     status                   ->  ok autofix=on ready=true findings=0
 ///     anything else            ->  error: …
 ///
-/// Parsing is pure and total: any bytes give a request or a reason, never a trap.
+/// Parsing is pure and total: any bytes give a request or a reason, never a trap. It lives here,
+/// not next to the socket in the agent, so that the fuzzers (Fuzz/ControlFuzzer) can reach it.
 public enum ControlRequest: Equatable, Sendable {
     case setAutofix(AutofixMode)
     case status
 
     /// The longest request line accepted; a longer one is refused unread.
     public static let maxLineBytes = 256
+
+    /// The request line in the bytes received so far: those before the first LF. Without an LF,
+    /// nil while more may come (at most `maxLineBytes` bytes so far), else everything received,
+    /// which `parse` refuses as too long; the server stops reading either way.
+    public static func line(in received: [UInt8]) -> [UInt8]? {
+        if let newline = received.firstIndex(of: 0x0A) { return Array(received[..<newline]) }
+        return received.count > maxLineBytes ? received : nil
+    }
 
     public static func parse(_ bytes: [UInt8]) -> Result<ControlRequest, ControlError> {
         guard bytes.count <= maxLineBytes else { return .failure(ControlError("request longer than \(maxLineBytes) bytes")) }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import PathwatchAgent
+@testable import PathwatchCore
 
 @Suite("Control socket protocol")
 struct ControlRequestTests {
@@ -24,6 +24,13 @@ struct ControlRequestTests {
     @Test func bytesThatAreNotTextOrTooLongAreRefused() {
         #expect(throws: ControlError.self) { try ControlRequest.parse([0xFF, 0xFE, 0x00]).get() }
         #expect(throws: ControlError.self) { try ControlRequest.parse([UInt8](repeating: 0x61, count: 257)).get() }
+    }
+
+    @Test func theLineEndsAtTheFirstLineFeedOrPastTheLimit() {
+        #expect(ControlRequest.line(in: Array("status\nautofix on\n".utf8)) == Array("status".utf8))
+        #expect(ControlRequest.line(in: Array("stat".utf8)) == nil)
+        #expect(ControlRequest.line(in: [UInt8](repeating: 0x61, count: 256)) == nil)
+        #expect(ControlRequest.line(in: [UInt8](repeating: 0x61, count: 300))?.count == 300)
     }
 
     @Test func randomBytesNeverTrap() {
