@@ -26,6 +26,20 @@ struct ControlRequestTests {
         #expect(throws: ControlError.self) { try ControlRequest.parse([UInt8](repeating: 0x61, count: 257)).get() }
     }
 
+    /// Found by ControlFuzzer (Fuzz/Seeds/ControlFuzzer/autofix-dry-run-crlf): split as Characters,
+    /// CR LF stayed inside the word, and the refusal echoed it, line feed and all.
+    @Test func wordsAreSplitOnBytesAndEchoedEscaped() throws {
+        #expect(try ControlRequest.parse(Array("autofix dry-run\r\n".utf8)).get() == .setAutofix(.dryRun))
+        #expect(try ControlRequest.parse(Array("status\r\n".utf8)).get() == .status)
+        let refusal = ControlRequest.parse(Array("autofix \u{1B}[2Jon\r".utf8))
+        guard case .failure(let error) = refusal else {
+            Issue.record("accepted an unknown mode")
+            return
+        }
+        #expect(!error.message.unicodeScalars.contains { $0.properties.generalCategory == .control })
+        #expect(error.message.contains(#""\u{1B}[2Jon""#))
+    }
+
     @Test func theLineEndsAtTheFirstLineFeedOrPastTheLimit() {
         #expect(ControlRequest.line(in: Array("status\nautofix on\n".utf8)) == Array("status".utf8))
         #expect(ControlRequest.line(in: Array("stat".utf8)) == nil)

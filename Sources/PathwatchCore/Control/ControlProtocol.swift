@@ -23,14 +23,19 @@ public enum ControlRequest: Equatable, Sendable {
 
     public static func parse(_ bytes: [UInt8]) -> Result<ControlRequest, ControlError> {
         guard bytes.count <= maxLineBytes else { return .failure(ControlError("request longer than \(maxLineBytes) bytes")) }
-        guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(ControlError("request is not UTF-8 text")) }
-        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
-        switch (words.first, words.count) {
-        case ("status", 1):
+        guard String(validating: bytes, as: UTF8.self) != nil else { return .failure(ControlError("request is not UTF-8 text")) }
+        // Words and keywords are matched as bytes: as Characters, CR LF is one grapheme (so no
+        // separator), and String equality is Unicode canonical equivalence, not the wire format.
+        let words = bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A })
+        func keyword(_ word: String) -> Bool { words.first?.elementsEqual(word.utf8) == true }
+        switch words.count {
+        case 1 where keyword("status"):
             return .success(.status)
-        case ("autofix", 2):
-            guard let mode = AutofixMode(rawValue: String(words[1])) else {
-                return .failure(ControlError("unknown auto-fix mode '\(words[1].prefix(32))'; expected off, dry-run or on"))
+        case 2 where keyword("autofix"):
+            guard let mode = AutofixMode.allCases.first(where: { words[1].elementsEqual($0.rawValue.utf8) }) else {
+                // Escaped: the answer is one line, and the log and the operator's terminal get no control characters.
+                let shown = String(decoding: words[1].prefix(32), as: UTF8.self).debugDescription
+                return .failure(ControlError("unknown auto-fix mode \(shown); expected off, dry-run or on"))
             }
             return .success(.setAutofix(mode))
         default:
