@@ -28,16 +28,25 @@ struct ControlRequestTests {
 
     /// Found by ControlFuzzer (Fuzz/Seeds/ControlFuzzer/autofix-dry-run-crlf): split as Characters,
     /// CR LF stayed inside the word, and the refusal echoed it, line feed and all.
-    @Test func wordsAreSplitOnBytesAndEchoedEscaped() throws {
+    @Test func wordsAreSplitOnBytes() throws {
         #expect(try ControlRequest.parse(Array("autofix dry-run\r\n".utf8)).get() == .setAutofix(.dryRun))
         #expect(try ControlRequest.parse(Array("status\r\n".utf8)).get() == .status)
-        let refusal = ControlRequest.parse(Array("autofix \u{1B}[2Jon\r".utf8))
-        guard case .failure(let error) = refusal else {
+    }
+
+    /// Found by ControlFuzzer (Fuzz/Seeds/ControlFuzzer/autofix-c1-control): Swift's
+    /// `debugDescription` leaves C1 controls such as U+008A unescaped.
+    @Test(arguments: ["autofix \u{1B}[2Jon\r", "autofix \u{8A}", "autofix o\u{202E}n", "autofix \"\\\u{7F}"])
+    func anUnknownModeIsEchoedAsPrintableASCII(line: String) throws {
+        guard case .failure(let error) = ControlRequest.parse(Array(line.utf8)) else {
             Issue.record("accepted an unknown mode")
             return
         }
-        #expect(!error.message.unicodeScalars.contains { $0.properties.generalCategory == .control })
-        #expect(error.message.contains(#""\u{1B}[2Jon""#))
+        #expect(error.message.utf8.allSatisfy { (0x20...0x7E).contains($0) }, "\(error.message)")
+        #expect(error.message.hasPrefix("unknown auto-fix mode \""))
+    }
+
+    @Test func theEchoShowsWhatWasSent() {
+        #expect(ControlRequest.escaped(Array("maybe\u{1B}[2J\u{8A}\"".utf8)[...]) == #"maybe\u{1B}[2J\u{8A}\u{22}"#)
     }
 
     @Test func theLineEndsAtTheFirstLineFeedOrPastTheLimit() {

@@ -33,14 +33,28 @@ public enum ControlRequest: Equatable, Sendable {
             return .success(.status)
         case 2 where keyword("autofix"):
             guard let mode = AutofixMode.allCases.first(where: { words[1].elementsEqual($0.rawValue.utf8) }) else {
-                // Escaped: the answer is one line, and the log and the operator's terminal get no control characters.
-                let shown = String(decoding: words[1].prefix(32), as: UTF8.self).debugDescription
-                return .failure(ControlError("unknown auto-fix mode \(shown); expected off, dry-run or on"))
+                let shown = Self.escaped(words[1].prefix(32))
+                return .failure(ControlError("unknown auto-fix mode \"\(shown)\"; expected off, dry-run or on"))
             }
             return .success(.setAutofix(mode))
         default:
             return .failure(ControlError("unknown request; expected \"autofix off|dry-run|on\" or \"status\""))
         }
+    }
+
+    /// Printable ASCII as is, every other scalar as `\u{…}`: the refusal is the answer line and is
+    /// logged, so what the client sent must not end the line or reach a terminal as control
+    /// characters (C0, DEL, C1) or bidirectional overrides.
+    static func escaped(_ bytes: ArraySlice<UInt8>) -> String {
+        var text = ""
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            if (0x20...0x7E).contains(scalar.value) && scalar != "\\" && scalar != "\"" {
+                text.unicodeScalars.append(scalar)
+            } else {
+                text += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            }
+        }
+        return text
     }
 }
 
