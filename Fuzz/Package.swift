@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for every parser that reads kernel or operator input. Built and run by
+// libFuzzer targets for every parser that reads kernel, operator or client input. Built and run by
 // scripts/fuzz (`swift build --sanitize=fuzzer`), never by the main package's build.
 import PackageDescription
 
