@@ -14,6 +14,8 @@ let package = Package(
         // The decoders and the decision logic, as libraries for the fuzzers in Fuzz/.
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "PathwatchCore", targets: ["PathwatchCore"]),
+        // For Fuzz/HTTPFuzzer only: the HTTP server's connection pipeline (HTTPConnectionHarness).
+        .library(name: "PathwatchAgent", targets: ["PathwatchAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -86,6 +88,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],

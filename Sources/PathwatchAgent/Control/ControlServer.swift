@@ -113,17 +113,17 @@ public final class ControlServer: Service {
         }
     }
 
-    /// Reads up to one line (or `maxLineBytes + 1` bytes, so an overlong line is recognised).
+    /// Reads up to one line (or past `maxLineBytes`, so an overlong line is recognised); at the
+    /// end of input or the deadline, whatever arrived.
     private func readLine(_ client: Int32) -> [UInt8] {
-        var line: [UInt8] = []
+        var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 512)
-        while line.count <= ControlRequest.maxLineBytes {
+        while true {
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { break }
-            line += buffer[0..<n]
-            if let newline = line.firstIndex(of: 0x0A) { return Array(line[..<newline]) }
+            guard n > 0 else { return received }
+            received += buffer[0..<n]
+            if let line = ControlRequest.line(in: received) { return line }
         }
-        return line
     }
 
     private func reply(_ client: Int32, _ text: String) {

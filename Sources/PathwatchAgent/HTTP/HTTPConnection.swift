@@ -14,6 +14,18 @@ struct HTTPConnection {
     let statistics: HTTPServerStatistics
     let logger: Logger
 
+    init(
+        _ connection: AcceptedConnection, handler: any HTTPEndpointHandler, limits: HTTPLimits,
+        statistics: HTTPServerStatistics, logger: Logger
+    ) {
+        self.channel = connection.channel
+        self.state = connection.state
+        self.handler = handler
+        self.limits = limits
+        self.statistics = statistics
+        self.logger = logger
+    }
+
     /// How long a connection the server ends stays half-open (output closed) while the
     /// client's unread bytes are discarded, so that the client reads the last response instead
     /// of a connection reset.

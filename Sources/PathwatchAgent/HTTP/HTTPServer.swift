@@ -91,13 +91,7 @@ public final class HTTPServer: Service {
 
     private func serve(_ connection: AcceptedConnection) async {
         let httpConnection = HTTPConnection(
-            channel: connection.channel,
-            state: connection.state,
-            handler: self.handler,
-            limits: self.limits,
-            statistics: self.statistics,
-            logger: self.logger
-        )
+            connection, handler: self.handler, limits: self.limits, statistics: self.statistics, logger: self.logger)
         await withGracefulShutdownHandler {
             await httpConnection.run()
         } onGracefulShutdown: {
