@@ -5,6 +5,7 @@
 #   sudo Benchmarks/run-resource-bounds.sh                 # everything (~4 min)
 #   sudo IDLE_SECONDS=60 FLOWS="50000 100000 200000" FLOOD_SECONDS=60 Benchmarks/run-resource-bounds.sh
 #   sudo HAIRPIN_MAX=16384 PHASES=flood Benchmarks/run-resource-bounds.sh
+#   sudo FLOOD_PPS=0 PHASES=flood Benchmarks/run-resource-bounds.sh   # hping3 --flood, no limit
 #
 # Why: the agent runs on every node as root for months. Its memory must be bounded by things
 # the operator sees and configures (the conntrack table, `hairpin.maxTrackedFlows`), not by
@@ -26,9 +27,12 @@
 #          with incrementing source ports, to a frontend that never answers, forwarded by the
 #          agent's namespace: every SYN is a new conntrack flow and a new entry for the hairpin
 #          correlator, whose bound is `hairpin.maxTrackedFlows` (HAIRPIN_MAX, default 65536).
-#          The SYN_SENT timeout is lowered to 5 s in that namespace only, so the kernel table
-#          stays below nf_conntrack_max. Samples every 5 s for FLOOD_SECONDS (default 60), then
-#          20 s after it stops.
+#          FLOOD_PPS SYNs/s per source (default 5000, so 20k/s; 0 = `hping3 --flood`, as fast as
+#          it can). The correlator keeps an outbound flow for `hairpin.windowSeconds`, set to
+#          HAIRPIN_WINDOW (default 10) so that 20k unique sources/s would need 200k entries: the
+#          bound, not the window, is what holds memory. The SYN_SENT timeout is lowered to 5 s in
+#          that namespace only, so the kernel table (nf_conntrack_max) does not fill at 20k/s.
+#          Samples every 5 s for FLOOD_SECONDS (default 60), then 20 s after it stops.
 #
 # Namespaces `pwres-<pid>-*` are deleted and every process started is killed by PID on exit.
 set -euo pipefail
@@ -41,6 +45,8 @@ IDLE_SECONDS=${IDLE_SECONDS:-60}
 FLOWS=${FLOWS:-50000 100000 200000}
 FLOOD_SECONDS=${FLOOD_SECONDS:-60}
 HAIRPIN_MAX=${HAIRPIN_MAX:-65536}
+HAIRPIN_WINDOW=${HAIRPIN_WINDOW:-10}
+FLOOD_PPS=${FLOOD_PPS:-5000}
 MODEL_FLOWS=${MODEL_FLOWS:-1000000}
 
 pw_init pwres
@@ -104,8 +110,8 @@ if [[ " $PHASES " == *" flows "* ]]; then
     ip -n "$FNODE" link set eth0 up
     ip -n "$FPEER" link set eth0 up
     # The peer drops them: unreplied flows, as a node's outbound connections to a dead service.
-    ip netns exec "$FPEER" nft add table inet drop
-    ip netns exec "$FPEER" nft add chain inet drop in '{ type filter hook input priority 0; policy drop; }'
+    ip netns exec "$FPEER" nft add table inet pwdrop
+    ip netns exec "$FPEER" nft add chain inet pwdrop in '{ type filter hook input priority 0; policy drop; }'
     pw_activate_conntrack "$FNODE"
     ip netns exec "$FNODE" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600
     pw_start_agent "$FNODE" 19472 ""
@@ -188,18 +194,23 @@ if [[ " $PHASES " == *" flood "* ]]; then
     ip -n "$NODE" route add 10.0.9.9/32 via 10.0.0.2
     pw_activate_conntrack "$NODE"
     pw_start_agent "$NODE" 19473 "hairpin:
-  maxTrackedFlows: $HAIRPIN_MAX"
+  maxTrackedFlows: $HAIRPIN_MAX
+  windowSeconds: $HAIRPIN_WINDOW"
     pid=$PW_AGENT_PID
     sleep 3
     base=$(pw_rss_kib "$pid")
     echo
-    echo "### SYN flood of unique node-local sources (hairpin.maxTrackedFlows: $HAIRPIN_MAX, $FLOOD_SECONDS s)"
+    rate="$FLOOD_PPS SYN/s per source"
+    [ "$FLOOD_PPS" = 0 ] && rate="hping3 --flood"
+    echo "### SYN flood of unique node-local sources, 4 sources, $rate (hairpin.maxTrackedFlows: $HAIRPIN_MAX, hairpin.windowSeconds: $HAIRPIN_WINDOW, $FLOOD_SECONDS s)"
     echo
-    echo "| t s | SYNs sent (kernel NEW flows) | conntrack entries | pathwatch_hairpin_tracked_flows | pathwatch_conntrack_flows | VmRSS MiB | VmHWM MiB | agent CPU s | fds | conntrack overruns |"
+    echo "| t s | NEW events the agent saw | conntrack entries | pathwatch_hairpin_tracked_flows | pathwatch_conntrack_flows | VmRSS MiB | VmHWM MiB | agent CPU s | fds | conntrack overruns |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     flood_pids=()
     for a in 20 21 22 23; do
-        ip netns exec "$POD" hping3 -q -S -p 80 --flood -a "10.0.1.$a" 10.0.9.9 >/dev/null 2>&1 &
+        pace=(--flood)
+        [ "$FLOOD_PPS" = 0 ] || pace=(-i "u$((1000000 / FLOOD_PPS))")
+        ip netns exec "$POD" hping3 -q -S -p 80 "${pace[@]}" -a "10.0.1.$a" 10.0.9.9 >/dev/null 2>&1 &
         flood_pids+=($!)
         pw_track $!
     done
