@@ -36,6 +36,7 @@
 #
 # Namespaces `pwres-<pid>-*` are deleted and every process started is killed by PID on exit.
 set -euo pipefail
+{ # Parsed whole before it runs, so editing this file during a run cannot derail the run.
 cd "$(dirname "$0")/.."
 # shellcheck source=Benchmarks/lib/agent.sh
 . Benchmarks/lib/agent.sh
@@ -244,3 +245,4 @@ echo "kernel $(uname -r), $(nproc) CPUs (shared), nf_conntrack_max $(sysctl -n n
 for line in "${summary[@]}"; do echo "$line"; done
 [ -n "$FD_MIN" ] && echo "agent fds over every sample of this run: min $FD_MIN, max $FD_MAX"
 exit 0
+}

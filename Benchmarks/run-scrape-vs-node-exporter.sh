@@ -23,6 +23,7 @@
 #
 # Needs: prometheus-node-exporter, hey, nftables, curl, python3 (scripts/setup installs them).
 set -euo pipefail
+{ # Parsed whole before it runs, so editing this file during a run cannot derail the run.
 cd "$(dirname "$0")/.."
 # shellcheck source=Benchmarks/lib/agent.sh
 . Benchmarks/lib/agent.sh
@@ -133,7 +134,7 @@ run() { # NAME PID URL CONCURRENCY GZIP
     local b cpu
     b=$(bytes "$url" "$gz")
     cpu=$(awk -v d=$((t1 - t0)) -v hz="$PW_HZ" -v n="$SCRAPES" 'BEGIN {printf "%.3f", d / hz * 1000 / n}')
-    rows+=("| $name | $c | $([ "$gz" = 1 ] && echo gzip || echo plain) | $ok/$SCRAPES | $(printf '%.2f' "$p50") | $(printf '%.2f' "$p99") | $b | $cpu | $(($(pw_rss_kib "$pid") / 1024)) |")
+    rows+=("| $name | $c | $([ "$gz" = 1 ] && echo "gzip asked" || echo plain) | $ok/$SCRAPES | $(printf '%.2f' "$p50") | $(printf '%.2f' "$p99") | $b | $cpu | $(($(pw_rss_kib "$pid") / 1024)) |")
     echo "${rows[-1]}" >&2
 }
 
@@ -159,3 +160,5 @@ echo "| target | series (non-comment lines) | idle CPU ms/s | VmRSS MiB idle | V
 echo "|---|---:|---:|---:|---:|---:|"
 echo "| pathwatch | $agent_series | $idle_agent | $((rss_idle_agent / 1024)) | $(($(pw_hwm_kib "$AGENT_PID") / 1024)) | $(pw_threads "$AGENT_PID") |"
 echo "| node_exporter | $ne_series | $idle_ne | $((rss_idle_ne / 1024)) | $(($(pw_hwm_kib "$NE_PID") / 1024)) | $(pw_threads "$NE_PID") |"
+exit 0
+}

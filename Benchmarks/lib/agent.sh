@@ -13,16 +13,20 @@ PW_PIDS=()
 PW_WORK=""
 PW_PREFIX=""
 
+# pw_ours PID: true while PID is still a child of this script (not exited and reused by
+# another process), so a signal never reaches anything the script did not start.
+pw_ours() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $2}')" = "$$" ]; }
+
 pw_cleanup() {
     local pid ns
     # Processes first (newest first), so nothing keeps using a namespace that is being deleted.
     for ((i = ${#PW_PIDS[@]} - 1; i >= 0; i--)); do
         pid=${PW_PIDS[$i]}
-        kill "$pid" 2>/dev/null || true
+        if pw_ours "$pid"; then kill "$pid" 2>/dev/null || true; fi
     done
     for pid in "${PW_PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do pw_ours "$pid" || break; sleep 0.1; done
+        if pw_ours "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
     for ns in "${PW_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
     if [ -n "$PW_WORK" ] && [ -z "${PW_KEEP_WORK:-}" ]; then rm -rf "$PW_WORK"; fi
