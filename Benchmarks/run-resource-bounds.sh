@@ -18,7 +18,8 @@
 #   flows  real UDP flows in the agent's namespace, to a peer namespace (unreplied; the UDP
 #          conntrack timeout is raised in that namespace only so they stay): the agent's VmRSS at
 #          each count in FLOWS (default "50000 100000 200000"; the kernel's nf_conntrack_max, a
-#          root-namespace sysctl we do not touch, is the ceiling), then after `conntrack -F`.
+#          root-namespace sysctl we do not touch, is the ceiling), then after `conntrack -F`,
+#          and its CPU over 10 s of holding each table with nothing changing.
 #   model  `pathwatch-bench flow-memory`: 1,000,000 synthetic decoded flows through the same
 #          ConntrackTable + HairpinDetector code, in process, for the size the kernel here cannot
 #          hold (remote sources; local sources, which all enter the hairpin correlator; and the
@@ -71,6 +72,13 @@ metric() { # NS PORT NAME: a metric's value (first series) from /metrics
     ip netns exec "$1" curl -s -m 5 "http://127.0.0.1:$2/metrics" | awk -v n="$3" '$1 == n || index($1, n "{") == 1 {print $2; exit}'
 }
 summary=()
+# hold_cpu PID: the agent's CPU over 10 s with nothing changing, in ms/s: what holding the
+# current table costs (the live-traffic scan walks every flow each liveTrafficScanSeconds).
+hold_cpu() {
+    local c0 c1
+    c0=$(pw_cpu_ticks "$1"); sleep 10; c1=$(pw_cpu_ticks "$1")
+    awk -v d=$((c1 - c0)) -v hz="$PW_HZ" 'BEGIN {printf "%.1f", d / hz * 1000 / 10}'
+}
 
 echo "nf_conntrack_max (root namespace, read only): $(sysctl -n net.netfilter.nf_conntrack_max)" >&2
 
@@ -122,9 +130,9 @@ if [[ " $PHASES " == *" flows "* ]]; then
     echo
     echo "### real conntrack flows (UDP, unreplied, in the agent's namespace)"
     echo
-    echo "| flows in the kernel table | pathwatch_conntrack_flows | VmRSS MiB | growth MiB | bytes/flow | VmHWM MiB | fds | overruns |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-    echo "| 0 | $(metric "$FNODE" 19472 pathwatch_conntrack_flows) | $(awk -v k="$base" 'BEGIN {printf "%.1f", k / 1024}') | 0 | — | $(($(pw_hwm_kib "$pid") / 1024)) | $(pw_fds "$pid") | 0 |"
+    echo "| flows in the kernel table | pathwatch_conntrack_flows | VmRSS MiB | growth MiB | bytes/flow | VmHWM MiB | fds | overruns | CPU ms/s holding them |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| 0 | $(metric "$FNODE" 19472 pathwatch_conntrack_flows) | $(awk -v k="$base" 'BEGIN {printf "%.1f", k / 1024}') | 0 | — | $(($(pw_hwm_kib "$pid") / 1024)) | $(pw_fds "$pid") | 0 | $(hold_cpu "$pid") |"
     made=0
     for n in $FLOWS; do
         # A fresh socket (a fresh source port) and another destination port per flow, one peer
@@ -143,7 +151,7 @@ EOF
         rss=$(pw_rss_kib "$pid")
         f=$(pw_fds "$pid"); note_fds "$f"
         over=$(ip netns exec "$FNODE" curl -s "http://127.0.0.1:19472/metrics" | awk '/^pathwatch_netlink_overruns_total\{.*conntrack/ {print $2}')
-        echo "| $kernel | $(metric "$FNODE" 19472 pathwatch_conntrack_flows) | $(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}') | $(awk -v k=$((rss - base)) 'BEGIN {printf "%.1f", k / 1024}') | $(awk -v k=$((rss - base)) -v n="$kernel" 'BEGIN {printf "%.0f", k * 1024 / n}') | $(($(pw_hwm_kib "$pid") / 1024)) | $f | ${over:-0} |"
+        echo "| $kernel | $(metric "$FNODE" 19472 pathwatch_conntrack_flows) | $(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}') | $(awk -v k=$((rss - base)) 'BEGIN {printf "%.1f", k / 1024}') | $(awk -v k=$((rss - base)) -v n="$kernel" 'BEGIN {printf "%.0f", k * 1024 / n}') | $(($(pw_hwm_kib "$pid") / 1024)) | $f | ${over:-0} | $(hold_cpu "$pid") |"
     done
     ip netns exec "$FNODE" conntrack -F 2>/dev/null
     sleep 5
