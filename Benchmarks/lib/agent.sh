@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by Benchmarks/run-scrape-vs-node-exporter.sh, Benchmarks/run-resource-bounds.sh and
 # scripts/soak (sourced, not run): throwaway namespaces, the release agent started in one of them,
 # and /proc readings of processes by PID.
@@ -81,6 +82,7 @@ pw_build() {
     swift build -c release --scratch-path .build-bench --product pathwatch >&2
     swift build -c release --scratch-path .build-bench --product pathwatch-bench >&2
     PW_AGENT=$PWD/.build-bench/release/pathwatch
+    # shellcheck disable=SC2034 # for the callers
     PW_BENCH=$PWD/.build-bench/release/pathwatch-bench
 }
 
@@ -118,6 +120,7 @@ pw_threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 # utime + stime in clock ticks: fields 14 and 15 of /proc/PID/stat, counted after the `)` that
 # ends the command name (which may contain spaces).
 pw_cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# shellcheck disable=SC2034 # for the callers
 PW_HZ=$(getconf CLK_TCK)
 
 # pw_median: median of the numbers on stdin (one per line).
