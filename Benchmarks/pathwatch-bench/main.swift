@@ -5,6 +5,7 @@
 //   pathwatch-bench route-model-memory
 //   pathwatch-bench conntrack-decode [--events N] [--fixtures DIR]
 //   pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
+//   pathwatch-bench flow-memory [--flows N] [--local-sources yes] [--capacity N] [--resync yes]
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -17,6 +18,7 @@ let usage = """
            pathwatch-bench conntrack-decode [--events N] [--fixtures DIR]
            pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
            pathwatch-bench socket-sampling [options: see Benchmarks/run-socket-sampling.sh]
+           pathwatch-bench flow-memory [--flows N] [--local-sources yes] [--capacity N] [--resync yes]
 
     route-dump        full IPv4 route dump of the current network namespace decoded into a
                       NodeState (the agent's start-up / overrun path), timed N times (default 5),
@@ -29,6 +31,11 @@ let usage = """
                       3000); prints events, overruns and the process's CPU time per event.
     socket-sampling   samples the established TCP sockets of the current namespace with tcp_info,
                       as the path sampler does (docs/benchmarks.md, "TCP socket sampling").
+    flow-memory       N synthetic decoded flows (default 1,000,000) through ConntrackTable and the
+                      hairpin detector, as the conntrack watcher feeds them; prints the resident
+                      memory growth per flow. --local-sources yes: every source is node-local, so
+                      every flow also enters the hairpin correlator (bounded by --capacity,
+                      default 65536). --resync yes: one replaceAll from a dump-sized array instead.
     """
 
 var arguments = CommandLine.arguments.dropFirst()
@@ -53,6 +60,12 @@ case "conntrack-listen":
     conntrackListenBenchmark(events: options.int("events", default: 100_000), idleMilliseconds: options.int("idle-ms", default: 3000))
 case "socket-sampling":
     socketSamplingBenchmark(Array(arguments))
+case "flow-memory":
+    let options = Options(arguments, allowed: ["flows", "local-sources", "capacity", "resync", "fixtures"])
+    flowMemoryBenchmark(
+        flows: options.int("flows", default: 1_000_000), localSources: options.string("local-sources") == "yes",
+        capacity: options.int("capacity", default: 65_536), resync: options.string("resync") == "yes",
+        fixtures: options.string("fixtures") ?? "Tests/NetlinkTests/Fixtures/conntrack")
 case "-h", "--help", "help":
     print(usage)
 default:
