@@ -61,6 +61,12 @@ struct OverrunTests {
                     let kernel = try ns.exec(["conntrack", "-C"]).trimmingCharacters(in: .whitespacesAndNewlines)
                     return model == Double(kernel)
                 }, "the model matches `conntrack -C` after the re-dump")
+            #expect(
+                try eventually(within: 3, every: 0.2) { try agent.metrics().value("pathwatch_conntrack_resync_pending") == 0 },
+                "no re-dump pending once reconciled")
+            #expect(
+                (try agent.metrics().value("pathwatch_netlink_resyncs_total", ["source": "conntrack"]) ?? 0) >= 2,
+                "start-up and after the burst")
         }
     }
 }

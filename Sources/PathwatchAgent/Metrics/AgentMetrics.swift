@@ -51,6 +51,7 @@ public final class AgentMetrics: Sendable {
     private let selfSourcedDetection: [String: Gauge]
     private let selfSourcedMode = Mutex("none")
     private let probePackets: Counter
+    private let conntrackResyncPending: Gauge
     private let probeReinstalls: Counter
     private let probeLost: Counter
     private let discoveryFailures: [MetadataError.Reason: Counter]
@@ -222,6 +223,11 @@ public final class AgentMetrics: Sendable {
             help:
                 "1 for how self-sourced SYN drops are detected: probe (per packet, names the frontend), counter (in_martian_src fallback) or none."
         ) { $0 }
+        conntrackResyncPending = r.gauge(
+            name: "pathwatch_conntrack_resync_pending",
+            help:
+                "1 from a conntrack event overrun until the re-dump that reconciles it (once the burst ends, within 10 s): the flow model may lack flows meanwhile."
+        )
         probePackets = r.counter(
             name: "pathwatch_syn_probe_packets_total",
             help: "Self-sourced SYNs the probe's nftables rule logged and the agent received (at most hairpin.probeRatePerSecond a second)."
@@ -337,6 +343,7 @@ public final class AgentMetrics: Sendable {
     public var selfSourcedSynDetection: String { selfSourcedMode.withLock { $0 } }
 
     public func countProbePacket() { probePackets.increment() }
+    public func setConntrackResyncPending(_ pending: Bool) { conntrackResyncPending.set(to: pending ? 1 : 0) }
     public func countProbeReinstall() { probeReinstalls.increment() }
     public func countProbeLoss() { probeLost.increment() }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Netlink
 import NetlinkIO
@@ -7,7 +8,8 @@ import ServiceLifecycle
 /// Follows conntrack NEW/UPDATE/DESTROY events into ``LiveConntrackTable`` and counts them.
 ///
 /// Subscribes before dumping the table, so no flow falls in between. An overrun (the kernel
-/// dropped events because the queue was full) is counted and followed by a fresh table dump.
+/// dropped events because the queue was full) is counted and followed by a fresh table dump
+/// once the burst ends (``ResyncSchedule``), following the events in between.
 /// Delivery stays best-effort on purpose: reliable ctnetlink delivery
 /// (`NETLINK_BROADCAST_SEND_ERROR`) would make the kernel drop packets when the agent is slow.
 public final class ConntrackWatcher: Service {
@@ -55,6 +57,7 @@ public final class ConntrackWatcher: Service {
     private func follow(_ events: ConntrackEventSocket, _ client: ConntrackClient, _ thread: WatcherThread) throws(NetlinkError) {
         var batch: [ConntrackEvent] = []
         batch.reserveCapacity(256)
+        var schedule = ResyncSchedule()
         while !thread.isStopping {
             batch.removeAll(keepingCapacity: true)
             do {
@@ -62,14 +65,14 @@ public final class ConntrackWatcher: Service {
             } catch {
                 switch error.kind {
                 case .overrun:
-                    count(batch)
                     metrics.countOverrun(.conntrack)
-                    let discarded = events.socket.drain()
-                    logger.warning(
-                        "conntrack events were lost (ENOBUFS); re-dumping the conntrack table",
-                        metadata: ["discarded_datagrams": "\(discarded)"])
-                    try resync(client, reason: "overrun")
-                    continue
+                    if !schedule.isPending {
+                        metrics.setConntrackResyncPending(true)
+                        logger.warning(
+                            "conntrack events were lost (ENOBUFS); following the events that come next and re-dumping the table once the burst ends",
+                            metadata: ["at_the_latest_seconds": "\(Int(schedule.maxDeferSeconds))"])
+                    }
+                    schedule.noteOverrun(at: Date())
                 case .decode(let decodeError):
                     metrics.countDecodeError(.conntrack)
                     logger.warning("skipped a conntrack message that did not decode", metadata: ["error": "\(decodeError)"])
@@ -78,6 +81,14 @@ public final class ConntrackWatcher: Service {
                 }
             }
             count(batch)
+            if schedule.isPending, schedule.isDue(at: Date()) {
+                // Queued events are superseded by the dump, and the kernel reports the next
+                // overrun only once the queue has been empty: drain first.
+                let discarded = events.socket.drain()
+                try resync(client, reason: "overrun", discarded: discarded)
+                schedule.didResync()
+                metrics.setConntrackResyncPending(false)
+            }
         }
     }
 
@@ -103,10 +114,12 @@ public final class ConntrackWatcher: Service {
         hairpin?.observe(batch, state: state)
     }
 
-    private func resync(_ client: ConntrackClient, reason: String) throws(NetlinkError) {
+    private func resync(_ client: ConntrackClient, reason: String, discarded: Int = 0) throws(NetlinkError) {
         let flows = try client.dumpFlows(family: .unspecified)
         table.replaceAll(flows)
         metrics.countResync(.conntrack)
-        logger.info("conntrack table re-dumped", metadata: ["reason": "\(reason)", "flows": "\(flows.count)"])
+        logger.info(
+            "conntrack table re-dumped",
+            metadata: ["reason": "\(reason)", "flows": "\(flows.count)", "discarded_datagrams": "\(discarded)"])
     }
 }
