@@ -66,8 +66,13 @@ public struct Link: Hashable, Sendable {
     }
 
     /// `aa:bb:cc:dd:ee:ff`, or nil when the link has no hardware address.
-    public var macString: String? {
-        mac.map { $0.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":") }
+    public var macString: String? { mac.flatMap(Self.macString) }
+
+    /// Hardware address bytes as `aa:bb:cc:dd:ee:ff`; nil for none. Also what nfnetlink_log's
+    /// `NFULA_HWADDR` carries.
+    public static func macString(_ bytes: [UInt8]) -> String? {
+        guard !bytes.isEmpty else { return nil }
+        return bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
     }
 
     /// Decodes the payload of `RTM_NEWLINK`/`RTM_DELLINK` (`struct ifinfomsg` + attributes).

@@ -75,10 +75,9 @@ final class HairpinReporter: @unchecked Sendable {
             evidence.hairpinned += 1
             evidence.protocolName =
                 match.protocolNumber == .udp ? "udp" : match.protocolNumber == .tcp ? "tcp" : "\(match.protocolNumber.rawValue)"
-            Self.remember("\(match.source.address)", in: &evidence.sources)
-            Self.remember(match.localTarget.description, in: &evidence.targets)
-            evidence.samples.append("\(match.source) -> \(frontend) -> \(match.localTarget)")
-            if evidence.samples.count > 5 { evidence.samples.removeFirst() }
+            evidence.sources.appendOnce("\(match.source.address)", limit: Self.listLimit)
+            evidence.targets.appendOnce(match.localTarget.description, limit: Self.listLimit)
+            evidence.samples.appendKeepingLast("\(match.source) -> \(frontend) -> \(match.localTarget)", limit: Self.listLimit)
             frontends[frontend] = evidence
             let opened = findings.report(
                 kind: .hairpin, key: frontend, summary: summary(frontend, evidence), evidence: json(frontend, evidence),
@@ -102,9 +101,8 @@ final class HairpinReporter: @unchecked Sendable {
         }
     }
 
-    private static func remember(_ value: String, in list: inout [String]) {
-        if !list.contains(value), list.count < 5 { list.append(value) }
-    }
+    /// Evidence lists hold at most this many entries.
+    static let listLimit = 5
 
     private func summary(_ frontend: String, _ e: FrontendEvidence) -> String {
         "Connections from this node to frontend \(frontend) come back to this node (\(e.sources.joined(separator: ", ")) → \(e.targets.joined(separator: ", "))): the load balancer keeps the client address and sends the node's own connections back to it; \(e.hairpinned) hairpinned, \(e.unanswered) died unanswered"

@@ -74,6 +74,11 @@ public final class SelfSourcedSynWatcher: Service {
                     logger.notice(
                         "self-sourced SYN probe installed",
                         metadata: ["table": "inet \(SynProbeRule.table)", "group": "\(settings.probeLogGroup)"])
+                    if let error = probe?.conntrackError {
+                        logger.warning(
+                            "no ctnetlink socket: self-sourced SYNs are detected but their frontend cannot be named",
+                            metadata: ["error": "\(error)"])
+                    }
                 } catch {
                     nextAttempt = Date().addingTimeInterval(30)
                     if !warned {

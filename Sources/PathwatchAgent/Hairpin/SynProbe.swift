@@ -14,11 +14,13 @@ final class SynProbe {
     private let tables: NfTablesClient
     private let log: NflogSocket
     private let conntrack: ConntrackClient?
+    /// Why frontends cannot be named (no ctnetlink socket), for the watcher to say so.
+    let conntrackError: NetlinkError?
     private let group: UInt16
     private let rate: Int
     private var lastCounter: UInt64 = 0
     /// Frontends already looked up, by source endpoint: a retransmitted SYN reuses its port.
-    private var frontendCache: [HairpinCorrelator.Endpoint: (frontend: HairpinCorrelator.Endpoint?, time: Date)] = [:]
+    private var frontendCache: [HairpinCorrelator.Endpoint: (frontend: HairpinCorrelator.Endpoint, time: Date)] = [:]
     /// Conntrack lookups walk the kernel table: at most this many a second.
     private var lookupBudget = SynProbe.lookupsPerSecond
     private var budgetSecond = 0
@@ -33,7 +35,13 @@ final class SynProbe {
         log = try NflogSocket(group: group, copyRange: SynProbeRule.snapLength)
         try log.setReceiveTimeout(milliseconds: 250)
         tables = try NfTablesClient()
-        conntrack = try? ConntrackClient(timeoutMilliseconds: 1000)
+        do {
+            conntrack = try ConntrackClient(timeoutMilliseconds: 1000)
+            conntrackError = nil
+        } catch {
+            conntrack = nil
+            conntrackError = error
+        }
         do {
             try install()
         } catch {
@@ -86,7 +94,7 @@ final class SynProbe {
     ) -> HairpinCorrelator.Endpoint? {
         guard let port = header.sourcePort else { return nil }
         let source = HairpinCorrelator.Endpoint(address: header.source, port: port)
-        if let cached = frontendCache[source], now.timeIntervalSince(cached.time) < 10, cached.frontend != nil { return cached.frontend }
+        if let cached = frontendCache[source], now.timeIntervalSince(cached.time) < 10 { return cached.frontend }
         let second = Int(now.timeIntervalSince1970)
         if second != budgetSecond {
             budgetSecond = second
@@ -95,7 +103,7 @@ final class SynProbe {
         guard let conntrack, lookupBudget > 0 else { return nil }
         lookupBudget -= 1
         let flows = (try? conntrack.flows(from: header.source, port: port, protocolNumber: header.protocolNumber)) ?? []
-        let frontend = choose(flows)
+        guard let frontend = choose(flows) else { return nil }
         if frontendCache.count >= Self.cacheLimit { frontendCache.removeAll(keepingCapacity: true) }
         frontendCache[source] = (frontend, now)
         return frontend

@@ -29,7 +29,7 @@ public struct SelfSourcedSyn: Sendable, Hashable {
         else { return nil }
         self.init(
             source: Endpoint(address: header.source, port: sourcePort), target: Endpoint(address: header.destination, port: targetPort),
-            frontend: frontend, interface: interface, senderMAC: packet.hardwareAddress.flatMap(Self.mac))
+            frontend: frontend, interface: interface, senderMAC: packet.hardwareAddress.flatMap(Link.macString))
     }
 
     /// The frontend of a self-sourced SYN: the destination of the node's own outbound flow with
@@ -54,10 +54,6 @@ public struct SelfSourcedSyn: Sendable, Hashable {
         return Endpoint(address: best.original.destination, port: port)
     }
 
-    static func mac(_ bytes: [UInt8]) -> String? {
-        guard !bytes.isEmpty else { return nil }
-        return bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
-    }
 }
 
 /// What a `self_sourced_syn_drop` finding says about one frontend (or about SYNs whose
@@ -79,13 +75,12 @@ public struct SelfSourcedSynEvidence: Sendable, Hashable {
 
     public mutating func add(_ syn: SelfSourcedSyn) {
         loggedSyns += 1
-        Self.remember(syn.source.description, in: &sources)
-        Self.remember(syn.target.description, in: &targets)
-        if let interface = syn.interface { Self.remember(interface, in: &interfaces) }
-        if let mac = syn.senderMAC { Self.remember(mac, in: &senderMACs) }
+        sources.appendOnce(syn.source.description, limit: Self.listLimit)
+        targets.appendOnce(syn.target.description, limit: Self.listLimit)
+        if let interface = syn.interface { interfaces.appendOnce(interface, limit: Self.listLimit) }
+        if let mac = syn.senderMAC { senderMACs.appendOnce(mac, limit: Self.listLimit) }
         let via = [syn.interface.map { " on \($0)" }, syn.senderMAC.map { " from \($0)" }].compactMap { $0 }.joined()
-        samples.append("\(syn.source) -> \(syn.frontend?.description ?? "?") -> \(syn.target)\(via)")
-        if samples.count > Self.listLimit { samples.removeFirst() }
+        samples.appendKeepingLast("\(syn.source) -> \(syn.frontend?.description ?? "?") -> \(syn.target)\(via)", limit: Self.listLimit)
     }
 
     public func summary(frontend key: String) -> String {
@@ -103,9 +98,5 @@ public struct SelfSourcedSynEvidence: Sendable, Hashable {
             "interfaces": .array(interfaces.map { .string($0) }), "senderMACs": .array(senderMACs.map { .string($0) }),
             "samples": .array(samples.map { .string($0) }), "loggedSyns": .number(Double(loggedSyns)), "detection": .string(detection),
         ]
-    }
-
-    private static func remember(_ value: String, in list: inout [String]) {
-        if !list.contains(value), list.count < listLimit { list.append(value) }
     }
 }
