@@ -16,9 +16,7 @@ extension NetlinkRequest {
     ///
     /// Only one socket per network namespace can bind a group: a second gets `EPERM`.
     public static func nflogBind(group: UInt16, copyRange: UInt32) -> NetlinkRequest {
-        var request = NetlinkRequest(
-            type: NflogMessageType.config, flags: [.request, .ack],
-            familyHeader: NetfilterGenericHeader(family: .unspecified, resourceID: group).bytes)
+        var request = nflogConfig(group: group)
         var attributes = AttributeBuilder()
         attributes.add(1, [1])  // NFULA_CFG_CMD: NFULNL_CFG_CMD_BIND
         var mode: [UInt8] = []
@@ -31,11 +29,16 @@ extension NetlinkRequest {
         return request
     }
 
-    /// Releases log group `group` (`NFULNL_CFG_CMD_UNBIND`); closing the socket does it too.
-    public static func nflogUnbind(group: UInt16) -> NetlinkRequest {
-        var request = NetlinkRequest(
+    /// An `NFULNL_MSG_CONFIG` for `group` (`res_id`), acknowledged.
+    private static func nflogConfig(group: UInt16) -> NetlinkRequest {
+        NetlinkRequest(
             type: NflogMessageType.config, flags: [.request, .ack],
             familyHeader: NetfilterGenericHeader(family: .unspecified, resourceID: group).bytes)
+    }
+
+    /// Releases log group `group` (`NFULNL_CFG_CMD_UNBIND`); closing the socket does it too.
+    public static func nflogUnbind(group: UInt16) -> NetlinkRequest {
+        var request = nflogConfig(group: group)
         var attributes = AttributeBuilder()
         attributes.add(1, [2])  // NFULA_CFG_CMD: NFULNL_CFG_CMD_UNBIND
         request.addAttributes(attributes)

@@ -28,16 +28,15 @@ public struct NetlinkRequest: Sendable {
     }
 
     public mutating func addAttribute(_ type: UInt16, _ payload: [UInt8]) {
-        bytes.appendHost(UInt16(4 + payload.count))
-        bytes.appendHost(type)
-        bytes += payload
-        bytes.alignTo4()
+        var attribute = AttributeBuilder()
+        attribute.add(type, payload)
+        addAttributes(attribute)
     }
 
     public mutating func addAttribute<T: FixedWidthInteger>(_ type: UInt16, host value: T) {
-        var payload: [UInt8] = []
-        payload.appendHost(value)
-        addAttribute(type, payload)
+        var attribute = AttributeBuilder()
+        attribute.add(type, host: value)
+        addAttributes(attribute)
     }
 
     /// The finished message with its length and sequence number set.
