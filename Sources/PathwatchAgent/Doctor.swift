@@ -72,12 +72,13 @@ public enum Doctor {
         for finding in findings {
             lines.append("")
             lines.append("[\(finding.kind.rawValue)] \(finding.summary)")
-            for key in finding.evidence.keys.sorted() { lines.append("  \(key): \(render(finding.evidence[key]!))") }
-            if case .array(let commands)? = finding.remediation["commands"] {
+            let (evidence, remediation) = (finding.evidenceJSON, finding.remediationJSON)
+            for (key, value) in evidence.sorted(by: { $0.key < $1.key }) { lines.append("  \(key): \(render(value))") }
+            if case .array(let commands)? = remediation["commands"] {
                 for command in commands { lines.append("  fix: \(render(command))") }
             }
-            if case .string(let text)? = finding.remediation["text"] { lines.append("  why: \(text)") }
-            if case .array(let options)? = finding.remediation["options"] {
+            if case .string(let text)? = remediation["text"] { lines.append("  why: \(text)") }
+            if case .array(let options)? = remediation["options"] {
                 for option in options { lines.append("  option: \(render(option))") }
             }
         }

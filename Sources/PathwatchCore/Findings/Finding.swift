@@ -51,21 +51,23 @@ public enum JSONValue: Sendable, Hashable, Codable {
 }
 
 /// One problem the agent found, as `/findings` serves it.
-public struct Finding: Sendable, Hashable, Codable {
+public struct Finding: Sendable, Encodable {
     public var kind: FindingKind
     /// Stable identity within its kind (e.g. the frontend or interface+destination), so a
-    /// recurring problem updates one finding instead of opening many.
+    /// recurring problem updates one finding instead of opening many. Engines keep typed keys
+    /// and give the registry their description.
     public var key: String
     public var summary: String
-    public var evidence: [String: JSONValue]
-    public var remediation: [String: JSONValue]
+    /// One ``FindingDetail`` struct per kind, encoded when served.
+    public var evidence: any FindingDetail
+    public var remediation: any FindingDetail
     public var firstSeen: Date
     public var lastSeen: Date
     public var count: Int
 
     public init(
-        kind: FindingKind, key: String, summary: String, evidence: [String: JSONValue] = [:],
-        remediation: [String: JSONValue] = [:], firstSeen: Date, lastSeen: Date? = nil, count: Int = 1
+        kind: FindingKind, key: String, summary: String, evidence: any FindingDetail = [String: JSONValue](),
+        remediation: any FindingDetail = NoRemediation(), firstSeen: Date, lastSeen: Date? = nil, count: Int = 1
     ) {
         self.kind = kind
         self.key = key
@@ -75,5 +77,26 @@ public struct Finding: Sendable, Hashable, Codable {
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen ?? firstSeen
         self.count = count
+    }
+
+    /// The evidence as a JSON object, for readers that walk it key by key.
+    public var evidenceJSON: [String: JSONValue] { JSONValue(encoding: evidence).objectMembers }
+    /// The remediation as a JSON object, for readers that walk it key by key.
+    public var remediationJSON: [String: JSONValue] { JSONValue(encoding: remediation).objectMembers }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, key, summary, evidence, remediation, firstSeen, lastSeen, count
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(key, forKey: .key)
+        try container.encode(summary, forKey: .summary)
+        try container.encode(evidence, forKey: .evidence)
+        try container.encode(remediation, forKey: .remediation)
+        try container.encode(firstSeen, forKey: .firstSeen)
+        try container.encode(lastSeen, forKey: .lastSeen)
+        try container.encode(count, forKey: .count)
     }
 }

@@ -18,8 +18,8 @@ public final class FindingsRegistry: Sendable {
     /// Returns true when the finding is new.
     @discardableResult
     public func report(
-        kind: FindingKind, key: String, summary: String, evidence: [String: JSONValue],
-        remediation: [String: JSONValue], at time: Date, occurrences: Int = 1
+        kind: FindingKind, key: String, summary: String, evidence: any FindingDetail,
+        remediation: any FindingDetail, at time: Date, occurrences: Int = 1
     ) -> Bool {
         state.withLock { findings in
             let id = FindingID(kind: kind, key: key)
@@ -37,6 +37,17 @@ public final class FindingsRegistry: Sendable {
                 firstSeen: time, count: occurrences)
             return true
         }
+    }
+
+    /// The untyped form, for ad-hoc evidence (`[:]` literals in tests).
+    @discardableResult
+    public func report(
+        kind: FindingKind, key: String, summary: String, evidence: [String: JSONValue],
+        remediation: [String: JSONValue], at time: Date, occurrences: Int = 1
+    ) -> Bool {
+        report(
+            kind: kind, key: key, summary: summary, evidence: evidence as any FindingDetail, remediation: remediation as any FindingDetail,
+            at: time, occurrences: occurrences)
     }
 
     /// Closes a finding. Returns the closed finding, if one was open.
