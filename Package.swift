@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         // Thin C shim over libmnl and libnetfilter_conntrack: only what Swift cannot import.
@@ -35,7 +36,11 @@ let package = Package(
         // Pure Swift: netlink wire format, typed rtnetlink/ctnetlink messages. No C, no I/O.
         .target(name: "Netlink", swiftSettings: strict),
         // Netlink sockets (libmnl), dumps and subscriptions.
-        .target(name: "NetlinkIO", dependencies: ["CNetlink", "Netlink"], swiftSettings: strict),
+        .target(
+            name: "NetlinkIO",
+            dependencies: ["CNetlink", "Netlink", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         // Decisions: the node model, findings, configuration. Never imports CNetlink.
         .target(
             name: "PathwatchCore",
@@ -75,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NetlinkTests",
-            dependencies: ["Netlink", "NetlinkIO", "CNetlink"],
+            dependencies: ["Netlink", "NetlinkIO", "CNetlink", .product(name: "SystemPackage", package: "swift-system")],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

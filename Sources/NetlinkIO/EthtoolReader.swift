@@ -1,5 +1,6 @@
 import Glibc
 import Netlink
+import SystemPackage
 
 /// Reads an interface's ethtool statistics through the `SIOCETHTOOL` ioctl (what
 /// `ethtool -S IFACE` does), in the caller's network namespace.

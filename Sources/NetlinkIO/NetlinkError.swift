@@ -1,31 +1,10 @@
 import Glibc
 import Netlink
+import SystemPackage
 
-/// A POSIX error number. The corresponding C type is `errno`'s `int`.
-public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
-    /// The corresponding C error is `ENOBUFS`: a netlink socket's receive queue overflowed.
-    public static let noBufferSpace = Errno(rawValue: ENOBUFS)
-    /// The corresponding C error is `EAGAIN`.
-    public static let wouldBlock = Errno(rawValue: EAGAIN)
-    /// The corresponding C error is `EINTR`.
-    public static let interrupted = Errno(rawValue: EINTR)
-    /// The corresponding C error is `EPERM`.
-    public static let notPermitted = Errno(rawValue: EPERM)
-    /// The corresponding C error is `EEXIST`.
-    public static let exists = Errno(rawValue: EEXIST)
-    /// The corresponding C error is `ENOENT`.
-    public static let noEntry = Errno(rawValue: ENOENT)
-    /// The corresponding C error is `ESRCH`.
-    public static let noProcess = Errno(rawValue: ESRCH)
-
+extension Errno {
+    /// The error number the last failed system call left in `errno`.
     public static var current: Errno { Errno(rawValue: errno) }
-
-    public var description: String {
-        guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
-        return "\(String(cString: text)) (errno \(rawValue))"
-    }
 }
 
 /// Every failure of a netlink operation, naming the operation.
@@ -67,6 +46,9 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Runs a system call, retrying on EINTR and turning `-1` into a ``NetlinkError``.
+///
+/// It gives no meaning to the error: what an errno means (ENOBUFS on a subscription's receive is
+/// lost events; on a send it is memory pressure) is decided by the caller.
 @inline(__always)
 func syscallValue<T: BinaryInteger>(_ operation: @autoclosure () -> String, _ body: () -> T) throws(NetlinkError) -> T {
     while true {
@@ -74,7 +56,6 @@ func syscallValue<T: BinaryInteger>(_ operation: @autoclosure () -> String, _ bo
         if result != -1 { return result }
         let error = Errno.current
         if error == .interrupted { continue }
-        if error == .noBufferSpace { throw NetlinkError(operation(), .overrun) }
         throw NetlinkError(operation(), .system(error))
     }
 }

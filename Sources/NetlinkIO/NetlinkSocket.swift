@@ -1,6 +1,7 @@
 import CNetlink
 import Glibc
 import Netlink
+import SystemPackage
 
 /// A netlink socket over libmnl.
 ///
@@ -24,6 +25,8 @@ public final class NetlinkSocket: @unchecked Sendable {
     public let portID: UInt32
     private var sequence: UInt32
     private var buffer: UnsafeMutableRawBufferPointer
+    private var wake: WakeSignal?
+    private var idleTimeoutMilliseconds: Int32 = -1
 
     /// Receive buffer for one `recvmsg`: the kernel puts at most 32 KiB of a dump into one
     /// datagram, and multicast datagrams are smaller, so 64 KiB never truncates.
@@ -100,6 +103,18 @@ public final class NetlinkSocket: @unchecked Sendable {
         }
     }
 
+    /// Makes ``receive(_:_:)`` wait in `poll(2)` for this socket or `signal`: it returns false
+    /// as soon as `signal` is raised, or after `idleTimeoutMilliseconds` without data (-1: never),
+    /// so a watcher thread sleeps while the kernel is quiet and stops the moment it is asked to.
+    public func wakeOnSignal(_ signal: WakeSignal, idleTimeoutMilliseconds: Int32 = -1) {
+        wake = signal
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+    }
+
+    /// Changes the longest quiet wait of a socket set up with ``wakeOnSignal(_:idleTimeoutMilliseconds:)``:
+    /// a watcher with work due at a known time waits no longer than until then.
+    public func setIdleTimeout(milliseconds: Int32) { idleTimeoutMilliseconds = milliseconds }
+
     /// Asks the kernel not to report overruns. pathwatch never does this on event sockets (an
     /// overrun must trigger a re-dump); it exists for benchmarks that measure raw decoding.
     public func suppressOverrunReports() throws(NetlinkError) {
@@ -120,19 +135,28 @@ public final class NetlinkSocket: @unchecked Sendable {
         }
     }
 
-    /// Receives one datagram and lends its bytes to `body`. Returns false on receive timeout.
-    /// Throws `.overrun` when the kernel dropped messages for this socket.
+    /// Receives one datagram and lends its bytes to `body`. Returns false on receive timeout
+    /// or when the wake signal was raised.
+    /// Throws `.overrun` when the kernel dropped messages for this socket (ENOBUFS on a receive).
     public func receive(
         _ operation: String,
         _ body: (UnsafeRawBufferPointer) throws(NetlinkError) -> Void
     ) throws(NetlinkError) -> Bool {
+        if let wake {
+            let fd = fileDescriptor
+            guard WakeSignal.poll([fd], wake: wake, timeoutMilliseconds: idleTimeoutMilliseconds) == .readable else { return false }
+        }
+        let flags: Int32 = wake == nil ? 0 : Int32(MSG_DONTWAIT)
         let received: Int
         do {
             received = try syscallValue(operation) {
-                recv(fileDescriptor, buffer.baseAddress, buffer.count, 0)
+                recv(fileDescriptor, buffer.baseAddress, buffer.count, flags)
             }
         } catch {
-            if case .system(let e) = error.kind, e == .wouldBlock { return false }
+            if case .system(let e) = error.kind {
+                if e == .wouldBlock || e == .resourceTemporarilyUnavailable { return false }
+                if e == .noBufferSpace { throw NetlinkError(operation, .overrun) }
+            }
             throw error
         }
         try body(UnsafeRawBufferPointer(rebasing: buffer[0..<received]))

@@ -1,4 +1,5 @@
 import Netlink
+import SystemPackage
 
 /// nf_tables over netlink, without the `nft` binary: atomic transactions (batches) and rule
 /// dumps of the caller's network namespace.
@@ -57,7 +58,7 @@ public final class NfTablesClient: @unchecked Sendable {
                 rules.append(try decoding(operation) { () throws(DecodeError) in try NfTablesRule(message) })
             }
         } catch {
-            if case .kernel(let errno, _) = error.kind, errno == .noEntry { return [] }
+            if case .kernel(let errno, _) = error.kind, errno == .noSuchFileOrDirectory { return [] }
             throw error
         }
         return rules

@@ -116,7 +116,7 @@ final class SynProbe {
             try tables.commit(
                 [.deleteNfTable(family: SynProbeRule.family, name: SynProbeRule.table)], "remove nftables table inet \(SynProbeRule.table)")
         } catch {
-            if case .kernel(let errno, _) = error.kind, errno == .noEntry { return }
+            if case .kernel(let errno, _) = error.kind, errno == .noSuchFileOrDirectory { return }
             throw error
         }
     }

@@ -32,6 +32,7 @@ public final class RtnetlinkWatcher: Service {
     /// One subscription's life: subscribe, dump, follow events until stopped or failed.
     private func session(_ thread: WatcherThread) throws {
         let events = try RtnetlinkEventSocket(receiveBufferBytes: receiveBufferBytes)
+        events.socket.wakeOnSignal(thread.wake)  // nothing periodic here: sleep until the kernel speaks
         let dumper = try RtnetlinkDumper()
         logger.info("rtnetlink subscription open", metadata: ["receive_buffer_bytes": "\(events.socket.receiveBufferSize)"])
         try resyncAll(dumper, reason: "start-up")

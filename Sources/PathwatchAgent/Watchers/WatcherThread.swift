@@ -1,19 +1,26 @@
 import Foundation
 import Logging
+import NetlinkIO
 import ServiceLifecycle
 import Synchronization
 
 /// A dedicated OS thread for a blocking netlink receive loop.
 ///
 /// Blocking receives must not run on Swift concurrency's cooperative pool (two cores means two
-/// pool threads). The loop polls `isStopping` between receives, which time out every few
-/// hundred milliseconds, so shutdown takes at most one timeout.
+/// pool threads). The thread's sockets wait on ``wake`` as well as on the kernel
+/// (``NetlinkSocket/wakeOnSignal(_:idleTimeoutMilliseconds:)``), so the thread sleeps while
+/// nothing happens and a stop request ends its wait at once.
 final class WatcherThread: Sendable {
     private let stopping = Atomic<Bool>(false)
+    /// Raised by ``stop()``; hand it to every socket this thread blocks on.
+    let wake: WakeSignal
     private let finished = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
     let name: String
 
-    init(name: String) { self.name = name }
+    init(name: String) {
+        self.name = name
+        wake = WakeSignal()
+    }
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
@@ -46,7 +53,10 @@ final class WatcherThread: Sendable {
         thread.start()
     }
 
-    func stop() { stopping.store(true, ordering: .relaxed) }
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wake.raise()
+    }
 
     /// Waits until the thread's body has returned.
     func join() async {
@@ -74,13 +84,9 @@ final class WatcherThread: Sendable {
         }
     }
 
-    /// Sleeps up to `seconds`, waking early when asked to stop.
+    /// Sleeps up to `seconds`, waking at once when asked to stop.
     func pause(seconds: Double) {
-        var left = seconds
-        while left > 0, !isStopping {
-            let step = min(left, 0.1)
-            Thread.sleep(forTimeInterval: step)
-            left -= step
-        }
+        guard seconds > 0, !isStopping else { return }
+        _ = wake.wait(timeoutMilliseconds: Int32(clamping: Int((seconds * 1000).rounded(.up))))
     }
 }
