@@ -3,6 +3,7 @@
 
 #include <sched.h>
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -55,3 +56,28 @@ int cnl_nfct_decode(const void *message, size_t len, struct cnl_flow *out) {
     nfct_destroy(ct);
     return 0;
 }
+
+int cnl_attach_conntrack_source_filter(int fd, const uint32_t *v4_addresses, const uint32_t *v4_masks, size_t v4_count,
+                                       const uint32_t *v6_addresses, const uint32_t *v6_masks, size_t v6_count) {
+    struct nfct_filter *filter = nfct_filter_create();
+    if (filter == NULL) return -1;
+    for (size_t i = 0; i < v4_count; i++) {
+        struct nfct_filter_ipv4 prefix = {.addr = v4_addresses[i], .mask = v4_masks[i]};
+        nfct_filter_add_attr(filter, NFCT_FILTER_SRC_IPV4, &prefix);
+    }
+    if (v4_count > 0) nfct_filter_set_logic(filter, NFCT_FILTER_SRC_IPV4, NFCT_FILTER_LOGIC_POSITIVE);
+    for (size_t i = 0; i < v6_count; i++) {
+        struct nfct_filter_ipv6 prefix;
+        memcpy(prefix.addr, v6_addresses + 4 * i, sizeof(prefix.addr));
+        memcpy(prefix.mask, v6_masks + 4 * i, sizeof(prefix.mask));
+        nfct_filter_add_attr(filter, NFCT_FILTER_SRC_IPV6, &prefix);
+    }
+    if (v6_count > 0) nfct_filter_set_logic(filter, NFCT_FILTER_SRC_IPV6, NFCT_FILTER_LOGIC_POSITIVE);
+    int result = nfct_filter_attach(fd, filter);
+    int saved = errno;
+    nfct_filter_destroy(filter);
+    errno = saved;
+    return result;
+}
+
+int cnl_detach_conntrack_filter(int fd) { return nfct_filter_detach(fd); }

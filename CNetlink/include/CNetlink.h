@@ -53,4 +53,16 @@ struct cnl_flow {
 /// and libnetfilter_conntrack trust it.
 int cnl_nfct_decode(const void *message, size_t len, struct cnl_flow *out);
 
+/// Attaches libnetfilter_conntrack's BPF event filter (nfct_filter) to the netlink socket `fd`:
+/// events whose original source matches none of the prefixes are dropped in the kernel, before
+/// they are queued for this socket. Addresses and masks are host-order 32-bit words (IPv6: four
+/// words each, most significant first). A family with no prefixes is not filtered. At most
+/// 127 IPv4 and 20 IPv6 prefixes (the library's limits); the caller aggregates beyond them.
+/// Returns 0, or -1 with errno set.
+int cnl_attach_conntrack_source_filter(int fd, const uint32_t *v4_addresses, const uint32_t *v4_masks, size_t v4_count,
+                                       const uint32_t *v6_addresses, const uint32_t *v6_masks, size_t v6_count);
+
+/// Removes any socket filter from `fd` (nfct_filter_detach). Returns 0, or -1 with errno set.
+int cnl_detach_conntrack_filter(int fd);
+
 #endif

@@ -207,7 +207,7 @@ public final class SubnetRouteRepairer: Service {
         let previous = memory.unreplied
         let (candidates, unreplied, names, subnets) = state.read { model in
             let (candidates, unreplied) = conntrack.read { table in
-                UnrepliedFlowScan.candidates(flows: table.flows, previouslyUnreplied: previous, state: model)
+                UnrepliedFlowScan.candidates(table: table, previouslyUnreplied: previous, state: model)
             }
             let sources = Set(candidates.map(\.source))
             let subnets = Dictionary(

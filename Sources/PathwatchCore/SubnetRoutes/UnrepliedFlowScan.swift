@@ -19,7 +19,22 @@ public enum UnrepliedFlowScan {
     /// source is an address of an interface on this node. At most `limit` candidates, the most
     /// flows first, so a node under a SYN flood does a bounded number of lookups.
     public static func candidates(
+        table: borrowing ConntrackTable, previouslyUnreplied: Set<UInt32>, state: borrowing NodeState, limit: Int = 32
+    ) -> (candidates: [Candidate], unreplied: Set<UInt32>) {
+        candidates(forEachFlow: { body in table.forEach(body) }, previouslyUnreplied: previouslyUnreplied, state: state, limit: limit)
+    }
+
+    /// The same over decoded flows (tests, recorded dumps).
+    public static func candidates(
         flows: [UInt32: ConntrackFlow], previouslyUnreplied: Set<UInt32>, state: borrowing NodeState, limit: Int = 32
+    ) -> (candidates: [Candidate], unreplied: Set<UInt32>) {
+        candidates(
+            forEachFlow: { body in for (id, flow) in flows { body(id, TrackedFlow(flow)) } }, previouslyUnreplied: previouslyUnreplied,
+            state: state, limit: limit)
+    }
+
+    private static func candidates(
+        forEachFlow: ((UInt32, TrackedFlow) -> Void) -> Void, previouslyUnreplied: Set<UInt32>, state: borrowing NodeState, limit: Int
     ) -> (candidates: [Candidate], unreplied: Set<UInt32>) {
         var owner: [IPAddress: InterfaceIndex] = [:]
         for address in state.addresses.values where !address.address.isLinkLocal {
@@ -27,11 +42,12 @@ public enum UnrepliedFlowScan {
         }
         var unreplied: Set<UInt32> = []
         var counts: [Pair: Int] = [:]
-        for (id, flow) in flows where !flow.status.contains(.seenReply) {
+        forEachFlow { id, flow in
+            guard !flow.status.contains(.seenReply) else { return }
             unreplied.insert(id)
             guard previouslyUnreplied.contains(id), let interface = owner[flow.original.source],
                 !flow.original.destination.isLoopback, owner[flow.original.destination] == nil
-            else { continue }
+            else { return }
             counts[Pair(interface: interface, source: flow.original.source, destination: flow.original.destination), default: 0] += 1
         }
         let names = state.links.mapValues(\.name)
