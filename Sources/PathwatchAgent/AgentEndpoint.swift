@@ -11,11 +11,13 @@ final class AgentEndpoint: HTTPEndpointHandler {
     private let findings: FindingsRegistry
     private let linkStatistics: LinkStatisticsCollector
     private let conntrackStatistics: ConntrackStatisticsCollector?
+    private let conntrackSelection: ConntrackSelectionCollector?
     private let httpStatistics: @Sendable () -> HTTPServerStatistics.Snapshot?
     private let logger: Logger
 
     init(
-        state: LiveNodeState, conntrack: LiveConntrackTable?, metrics: AgentMetrics, findings: FindingsRegistry,
+        state: LiveNodeState, conntrack: LiveConntrackTable?, conntrackSelector: ConntrackEventSelector?, metrics: AgentMetrics,
+        findings: FindingsRegistry,
         httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?, logger: Logger
     ) {
         self.state = state
@@ -24,6 +26,11 @@ final class AgentEndpoint: HTTPEndpointHandler {
         self.findings = findings
         self.linkStatistics = LinkStatisticsCollector(state: state)
         self.conntrackStatistics = conntrack == nil ? nil : ConntrackStatisticsCollector()
+        if let conntrack, let conntrackSelector {
+            conntrackSelection = ConntrackSelectionCollector(table: conntrack, selector: conntrackSelector, registry: metrics.registry)
+        } else {
+            conntrackSelection = nil
+        }
         self.httpStatistics = httpStatistics
         self.logger = logger
     }
@@ -38,14 +45,15 @@ final class AgentEndpoint: HTTPEndpointHandler {
                 metrics.setConntrackStatistics(statistics.total.exported)
                 if let global = statistics.global {
                     metrics.setConntrackTable(entries: Int(global.entries), max: Int(global.maxEntries))
-                    metrics.setConntrackActive(global.entries > 0 || conntrack.hasSeenEvents)
+                    metrics.setConntrackFlows(Int(global.entries))
+                    metrics.setConntrackActive(global.entries > 0 || conntrack.kernelHasFlows)
                 } else {
-                    metrics.setConntrackActive(conntrack.hasSeenEvents)
+                    metrics.setConntrackActive(conntrack.kernelHasFlows)
                 }
             case .failure(let error):
                 logger.warning("could not read conntrack statistics", metadata: ["error": "\(error)"])
             }
-            metrics.setConntrackFlows(conntrack.count)
+            conntrackSelection?.refresh()
         }
         state.read { metrics.refresh(from: $0) }
         metrics.setReady(state.isReady)

@@ -10,6 +10,8 @@ public struct DetectionParts: Sendable {
     public let metrics: AgentMetrics
     public let findings: FindingsRegistry
     public let conntrack: LiveConntrackTable?
+    /// Which conntrack events cross into user space, kept in step with the model.
+    public let conntrackSelector: ConntrackEventSelector?
     public let autofix: AutofixSwitch
     public let discovered: DiscoveredSubnetRoutes
 
@@ -19,7 +21,9 @@ public struct DetectionParts: Sendable {
         state = LiveNodeState(requiredParts: required)
         self.metrics = metrics
         findings = FindingsRegistry()
-        conntrack = config.conntrack.enabled ? LiveConntrackTable() : nil
+        conntrack = config.conntrack.enabled ? LiveConntrackTable(maxFlows: config.conntrack.maxTrackedFlows) : nil
+        conntrackSelector =
+            config.conntrack.enabled ? ConntrackEventSelector(kernelFilter: config.conntrack.kernelFilter, logger: logger) : nil
         autofix = AutofixSwitch(config.autofix, metrics: metrics, logger: logger, notify: state.changes)
         discovered = DiscoveredSubnetRoutes(notify: state.changes)
     }
@@ -32,12 +36,15 @@ public struct DetectionParts: Sendable {
         config: AgentConfig, configuration: @escaping @Sendable () -> AgentConfig, installProbe: Bool = true, logger: Logger
     ) -> [any Service] {
         var services: [any Service] = [
-            RtnetlinkWatcher(state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, logger: logger)
+            RtnetlinkWatcher(
+                state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, conntrackSelector: conntrackSelector,
+                logger: logger)
         ]
-        if let conntrack {
+        if let conntrack, let conntrackSelector {
             services.append(
                 ConntrackWatcher(
-                    table: conntrack, state: state, metrics: metrics, settings: config.conntrack, hairpin: config.hairpin,
+                    table: conntrack, selector: conntrackSelector, state: state, metrics: metrics, settings: config.conntrack,
+                    hairpin: config.hairpin,
                     findings: findings,
                     logger: logger))
         }

@@ -50,7 +50,7 @@ public enum Doctor {
             return 2
         }
         var notes: [String] = []
-        if let conntrack = parts.conntrack, conntrack.count == 0, !conntrack.hasSeenEvents {
+        if let conntrack = parts.conntrack, !conntrack.kernelHasFlows {
             notes.append(
                 "conntrack is inactive in this network namespace (no entries, no events): hairpin detection from conntrack saw nothing; it becomes active once an nft ct rule, NAT, kube-proxy or Docker uses it"
             )

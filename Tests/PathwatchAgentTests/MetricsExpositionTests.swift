@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Netlink
 import PathwatchCore
 import Testing
@@ -61,6 +62,10 @@ struct MetricsExpositionTests {
         metrics.setDiscoveryStatus(ok: false)
         metrics.countDiscoveryFailure(.timeout)
         populatePaths(metrics.paths)
+        ConntrackSelectionCollector(
+            table: LiveConntrackTable(maxFlows: 262_144), selector: ConntrackEventSelector(kernelFilter: true, logger: Logger(label: "test")),
+            registry: metrics.registry
+        ).refresh()
         return metrics
     }
 

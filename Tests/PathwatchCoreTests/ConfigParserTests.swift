@@ -35,6 +35,8 @@ struct ConfigParserTests: ConfigParsing {
             conntrack:
               enabled: false
               receiveBufferBytes: 65536
+              kernelFilter: false
+              maxTrackedFlows: 5000
             http:
               maxConnections: 10
               idleTimeoutSeconds: 5
@@ -46,6 +48,8 @@ struct ConfigParserTests: ConfigParsing {
         #expect(config.logLevel == .debug)
         #expect(config.netlink.receiveBufferBytes == 1_048_576)
         #expect(!config.conntrack.enabled)
+        #expect(!config.conntrack.kernelFilter)
+        #expect(config.conntrack.maxTrackedFlows == 5000)
         #expect(config.http.maxConnections == 10)
     }
 

@@ -179,7 +179,8 @@ public final class AgentMetrics: Sendable {
         )
         conntrackFlows = r.gauge(
             name: "pathwatch_conntrack_flows",
-            help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
+            help:
+                "Conntrack entries in this network namespace, from the kernel's statistics (pathwatch keeps only the flows its detectors read: pathwatch_conntrack_tracked_flows).")
         let findingHelp = "Open findings by kind."
         findings = r.gauges(name: "pathwatch_findings", label: "kind", values: FindingKind.allCases, help: findingHelp) { $0.rawValue }
         repairs = r.counters(

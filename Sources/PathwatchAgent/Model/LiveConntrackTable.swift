@@ -10,6 +10,8 @@ public final class LiveConntrackTable: Sendable {
     public let maxFlows: Int
     /// Flows left out for the bound across every table this one held (rebuilds included).
     private let untrackedBefore = Atomic<Int>(0)
+    /// Entries the kernel's table held at the last dump, tracked or not.
+    private let lastDumpEntries = Atomic<Int>(0)
 
     public init(maxFlows: Int = .max) {
         self.maxFlows = maxFlows
@@ -26,7 +28,8 @@ public final class LiveConntrackTable: Sendable {
 
     /// Swaps in a table rebuilt from a dump (streamed into it off the lock, so readers wait only
     /// for the swap, and no array of decoded flows exists beside it).
-    public func replace(with fresh: consuming ConntrackTable) {
+    public func replace(with fresh: consuming ConntrackTable, kernelEntries: Int) {
+        lastDumpEntries.store(kernelEntries, ordering: .relaxed)
         let old = table.withLock { current in
             let old = current.untrackedForBound
             current = fresh
@@ -38,7 +41,7 @@ public final class LiveConntrackTable: Sendable {
     public func replaceAll(_ flows: [ConntrackFlow]) {
         var fresh = ConntrackTable(maxFlows: maxFlows, reservingCapacity: flows.count)
         for flow in flows { fresh.insert(flow) }
-        replace(with: fresh)
+        replace(with: fresh, kernelEntries: flows.count)
     }
 
     public var count: Int { table.withLock { $0.count } }
@@ -47,6 +50,10 @@ public final class LiveConntrackTable: Sendable {
     public var untrackedForBound: Int { untrackedBefore.load(ordering: .relaxed) + table.withLock { $0.untrackedForBound } }
 
     public var hasSeenEvents: Bool { sawEvents.load(ordering: .relaxed) }
+
+    /// Whether conntrack is in use in this namespace as far as the agent has seen: the last dump
+    /// found entries (tracked by the agent or not), or an event arrived.
+    public var kernelHasFlows: Bool { hasSeenEvents || lastDumpEntries.load(ordering: .relaxed) > 0 }
 
     public func read<T>(_ body: (borrowing ConntrackTable) -> T) -> T { table.withLock { body($0) } }
 }

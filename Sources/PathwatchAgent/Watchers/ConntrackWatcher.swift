@@ -15,6 +15,7 @@ import ServiceLifecycle
 public final class ConntrackWatcher: Service {
     public static let readinessPart = "conntrack"
     private let table: LiveConntrackTable
+    private let selector: ConntrackEventSelector
     private let state: LiveNodeState
     private let metrics: AgentMetrics
     private let settings: AgentConfig.ConntrackSettings
@@ -23,11 +24,13 @@ public final class ConntrackWatcher: Service {
     private let hairpin: HairpinReporter?
 
     public init(
-        table: LiveConntrackTable, state: LiveNodeState, metrics: AgentMetrics, settings: AgentConfig.ConntrackSettings,
+        table: LiveConntrackTable, selector: ConntrackEventSelector, state: LiveNodeState, metrics: AgentMetrics,
+        settings: AgentConfig.ConntrackSettings,
         hairpin: AgentConfig.HairpinSettings?, findings: FindingsRegistry, logger: Logger
     ) {
         self.hairpin = hairpin.map { HairpinReporter(settings: $0, findings: findings, metrics: metrics, logger: logger) }
         self.table = table
+        self.selector = selector
         self.state = state
         self.metrics = metrics
         self.settings = settings
@@ -41,12 +44,22 @@ public final class ConntrackWatcher: Service {
 
     /// One subscription's life: subscribe, dump the table, follow events until stopped or failed.
     private func session(_ thread: WatcherThread) throws {
-        let events = try ConntrackEventSocket(receiveBufferBytes: settings.receiveBufferBytes, timeoutMilliseconds: 250)
+        let events = try ConntrackEventSocket(receiveBufferBytes: settings.receiveBufferBytes)
+        // Sleep until events come or a stop; wake once a second for what is due without events
+        // (re-dumps after a burst, hairpin expiry, narrowing the event filter).
+        events.socket.wakeOnSignal(thread.wake, idleTimeoutMilliseconds: 1000)
+        selector.adopt(events, model: state)
+        defer { selector.release() }
         let client = try ConntrackClient()
-        logger.info("conntrack subscription open", metadata: ["receive_buffer_bytes": "\(events.receiveBufferSize)"])
+        logger.info(
+            "conntrack subscription open",
+            metadata: [
+                "receive_buffer_bytes": "\(events.receiveBufferSize)",
+                "kernel_filter": "\(selector.attached.map { "\($0)" } ?? "none: every event")",
+            ])
         try resync(client, reason: "start-up")
         state.markReady(Self.readinessPart)
-        if table.count == 0 {
+        if !table.kernelHasFlows {
             logger.notice(
                 "conntrack has no entries in this network namespace: it stays inactive until something uses it (an nft ct rule, NAT, kube-proxy, Docker), and until then conntrack-based detection sees nothing"
             )
@@ -81,6 +94,7 @@ public final class ConntrackWatcher: Service {
                 }
             }
             count(batch)
+            selector.tick()
             if schedule.isPending, schedule.isDue(at: Date()) {
                 // Queued events are superseded by the dump, and the kernel reports the next
                 // overrun only once the queue has been empty: drain first.
@@ -110,16 +124,27 @@ public final class ConntrackWatcher: Service {
         if new > 0 { metrics.countConntrackEvent(.new, by: new) }
         if update > 0 { metrics.countConntrackEvent(.update, by: update) }
         if destroy > 0 { metrics.countConntrackEvent(.destroy, by: destroy) }
-        table.apply(batch)
+        table.apply(batch, isTracked: selector.trackedSources.contains)
         hairpin?.observe(batch, state: state)
     }
 
+    /// Streams a dump into a fresh table off the lock (no array of decoded flows beside it; only
+    /// the flows sourced from the node's own addresses are kept), then swaps it in.
     private func resync(_ client: ConntrackClient, reason: String, discarded: Int = 0) throws(NetlinkError) {
-        let flows = try client.dumpFlows(family: .unspecified)
-        table.replaceAll(flows)
+        let tracked = selector.trackedSources
+        var fresh = ConntrackTable(maxFlows: table.maxFlows, reservingCapacity: table.count)
+        var dumped = 0
+        try client.dumpFlows(family: .unspecified) { flow in
+            dumped += 1
+            fresh.insert(flow, isTracked: tracked.contains)
+        }
+        let kept = fresh.count
+        table.replace(with: fresh, kernelEntries: dumped)
         metrics.countResync(.conntrack)
         logger.info(
             "conntrack table re-dumped",
-            metadata: ["reason": "\(reason)", "flows": "\(flows.count)", "discarded_datagrams": "\(discarded)"])
+            metadata: [
+                "reason": "\(reason)", "flows": "\(dumped)", "tracked": "\(kept)", "discarded_datagrams": "\(discarded)",
+            ])
     }
 }

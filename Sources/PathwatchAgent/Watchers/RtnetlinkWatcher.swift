@@ -15,10 +15,15 @@ public final class RtnetlinkWatcher: Service {
     private let metrics: AgentMetrics
     private let logger: Logger
     private let receiveBufferBytes: Int
+    private let conntrackSelector: ConntrackEventSelector?
     private let thread = WatcherThread(name: "rtnetlink")
 
-    public init(state: LiveNodeState, metrics: AgentMetrics, receiveBufferBytes: Int, logger: Logger) {
+    public init(
+        state: LiveNodeState, metrics: AgentMetrics, receiveBufferBytes: Int, conntrackSelector: ConntrackEventSelector? = nil,
+        logger: Logger
+    ) {
         self.state = state
+        self.conntrackSelector = conntrackSelector
         self.metrics = metrics
         self.receiveBufferBytes = receiveBufferBytes
         self.logger = logger
@@ -43,10 +48,12 @@ public final class RtnetlinkWatcher: Service {
     private func follow(_ events: RtnetlinkEventSocket, _ dumper: RtnetlinkDumper, _ thread: WatcherThread) throws(NetlinkError) {
         while !thread.isStopping {
             var linkWentAway = false
+            var changed = false
             do {
                 _ = try events.receiveEvents { event in
                     if self.linkWentAway(event) { linkWentAway = true }
                     if self.state.apply(event) {
+                        changed = true
                         self.logger.debug("kernel change", metadata: ["event": "\(event)"])
                     }
                 } onDecodeError: { error in
@@ -62,6 +69,8 @@ public final class RtnetlinkWatcher: Service {
                 try resyncAll(dumper, reason: "overrun")
                 continue
             }
+            // Widen the conntrack event filter for a new endpoint before anything else.
+            if changed { conntrackSelector?.refresh(from: state) }
             if linkWentAway {
                 let addresses = try dumper.addresses()
                 let routes = try dumper.routes()
@@ -69,6 +78,7 @@ public final class RtnetlinkWatcher: Service {
                     $0.replaceAddresses(addresses)
                     $0.replaceRoutes(routes)
                 }
+                conntrackSelector?.refresh(from: state)
                 metrics.countResync(.rtnetlink)
                 logger.debug("re-dumped routes after a link went down", metadata: ["routes": "\(routes.count)"])
             }
@@ -101,6 +111,7 @@ public final class RtnetlinkWatcher: Service {
         }
         let routeCount = fresh.routes.count
         state.update { $0 = fresh }
+        conntrackSelector?.refresh(from: state)
         metrics.countResync(.rtnetlink)
         logger.info(
             "model rebuilt from a full dump",

@@ -55,6 +55,13 @@ public struct AgentConfig: Sendable, Equatable {
         /// Kernel receive queue for the conntrack event socket; bursts of new connections need
         /// room here, or events are lost (counted as overruns and followed by a re-dump).
         public var receiveBufferBytes = 32 << 20
+        /// Select events in the kernel: only flows whose original source is a node-local endpoint
+        /// cross into user space (off: every event does, as `conntrack -E` shows them).
+        public var kernelFilter = true
+        /// The most flows the agent's table keeps (flows sourced from the node's own addresses);
+        /// beyond it new flows are counted and left out, so the agent's memory stays bounded
+        /// whatever the node's conntrack table holds.
+        public var maxTrackedFlows = 262_144
         public init() {}
     }
 

@@ -88,6 +88,8 @@ public enum ConfigParser {
                     switch sub.name {
                     case "enabled": config.conntrack.enabled = try reader.bool(v, path)
                     case "receiveBufferBytes": config.conntrack.receiveBufferBytes = try reader.integer(v, path, 64 << 10...1 << 30)
+                    case "kernelFilter": config.conntrack.kernelFilter = try reader.bool(v, path)
+                    case "maxTrackedFlows": config.conntrack.maxTrackedFlows = try reader.integer(v, path, 1024...50_000_000)
                     default: throw reader.unknown(sub, path)
                     }
                 }
