@@ -17,8 +17,13 @@ import PathwatchCore
 /// kernel really sends (counters, timestamps, TCP state), with the id, the addresses and the ports
 /// made unique per flow. `--local-sources` makes every source a node-local endpoint, so every flow
 /// also enters the hairpin correlator (bounded by `--capacity`); otherwise the sources are remote
-/// clients, as on a server, and the detector ignores them. `--resync` instead builds the flows as
-/// a dump result (`[ConntrackFlow]`) and calls `replaceAll`, what an overrun costs at its peak.
+/// clients, as on a server, and the detector ignores them. `--resync` instead streams the flows
+/// into a fresh table one at a time while the full one is still held, as the conntrack watcher
+/// re-dumps after an overrun (no array of decoded flows beside it), and swaps: what an overrun
+/// costs at its peak.
+///
+/// The table keeps every flow here (no selection): the agent's selection by source would keep
+/// none of the remote-source flows, so this measures the table's own cost per flow.
 func flowMemoryBenchmark(flows total: Int, localSources: Bool, capacity: Int, resync: Bool, fixtures directory: String) {
     guard let bytes = readFile(directory + "/events-tcp4.bin") else {
         fail("cannot read \(directory)/events-tcp4.bin (run from the repository root or pass --fixtures)")
@@ -64,10 +69,11 @@ func flowMemoryBenchmark(flows total: Int, localSources: Bool, capacity: Int, re
     let cpuBefore = cpuSeconds()
     let start = monotonicNanoseconds()
     if resync {
-        var dump: [ConntrackFlow] = []
-        for i in 0..<total { dump.append(flow(i)) }
-        table.replaceAll(dump)
-        blackHole(dump.count)
+        // The table before the overrun, then the re-dump streamed into a fresh one beside it.
+        for i in 0..<total { table.insert(flow(i)) }
+        var fresh = ConntrackTable(reservingCapacity: table.count)
+        for i in 0..<total { fresh.insert(flow(i)) }
+        table = fresh
     } else {
         // The watcher's loop: a batch per receive, applied to the table, then seen by the detector.
         let now = Date()
@@ -91,11 +97,13 @@ func flowMemoryBenchmark(flows total: Int, localSources: Bool, capacity: Int, re
     let growth = Double(rssAfter - rssBefore) * 1024
     let cpu = (cpuAfter.user - cpuBefore.user) + (cpuAfter.system - cpuBefore.system)
 
-    print("flows: \(table.count) in ConntrackTable (\(resync ? "replaceAll from a dump" : "NEW events"))")
+    print("flows: \(table.count) in ConntrackTable (\(resync ? "a re-dump streamed beside the full table, then swapped" : "NEW events"))")
     print(
         "hairpin detector: \(detector.trackedCount) tracked (capacity \(capacity)), evicted for capacity \(detector.correlator.evictedForCapacity)"
     )
-    print("MemoryLayout<ConntrackFlow>.stride: \(MemoryLayout<ConntrackFlow>.stride) bytes")
+    print(
+        "decoded ConntrackFlow: \(MemoryLayout<ConntrackFlow>.stride) bytes; stored record: \(TrackedFlow.packedStrideV4) bytes (IPv4), \(TrackedFlow.packedStrideV6) bytes (IPv6)"
+    )
     print("VmRSS: \(rssBefore / 1024) MiB -> \(rssAfter / 1024) MiB, growth \(format(growth / 1_048_576, decimals: 1)) MiB")
     print("VmHWM: \(hwmBefore / 1024) MiB -> \(hwmAfter / 1024) MiB")
     print("per flow: \(format(growth / Double(total), decimals: 0)) bytes")

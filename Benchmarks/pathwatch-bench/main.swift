@@ -35,7 +35,7 @@ let usage = """
                       hairpin detector, as the conntrack watcher feeds them; prints the resident
                       memory growth per flow. --local-sources yes: every source is node-local, so
                       every flow also enters the hairpin correlator (bounded by --capacity,
-                      default 65536). --resync yes: one replaceAll from a dump-sized array instead.
+                      default 65536). --resync yes: a re-dump streamed into a fresh table beside the full one.
     """
 
 var arguments = CommandLine.arguments.dropFirst()
