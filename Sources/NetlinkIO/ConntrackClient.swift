@@ -4,7 +4,7 @@ import Netlink
 /// namespace (the namespace of the thread that created it).
 ///
 /// Owned by one thread at a time, like the ``NetlinkSocket`` it holds.
-public final class ConntrackClient: @unchecked Sendable {
+public final class ConntrackClient: Sendable {
     public let socket: NetlinkSocket
 
     /// Opens a `NETLINK_NETFILTER` socket. `timeoutMilliseconds` bounds each wait for a reply.

@@ -10,7 +10,7 @@ import Netlink
 ///
 /// Receives block: run them on a dedicated thread, never on Swift concurrency's pool. Owned by
 /// one thread at a time.
-public final class ConntrackEventSocket: @unchecked Sendable {
+public final class ConntrackEventSocket: Sendable {
     public let socket: NetlinkSocket
     /// The receive queue size the kernel granted (it reports twice the requested bytes).
     public let receiveBufferSize: Int

@@ -7,7 +7,7 @@ import SystemPackage
 ///
 /// Three calls: driver info for the count, the names, the values. Drivers without statistics
 /// (loopback) answer `EOPNOTSUPP` or a zero count; that is an empty result, not an error.
-public final class EthtoolReader: @unchecked Sendable {
+public final class EthtoolReader: Sendable {
     private let fd: Int32
 
     public init() throws(NetlinkError) {

@@ -7,6 +7,12 @@ import SystemPackage
 ///
 /// Owned by one thread at a time: a dump socket by whoever holds it, a subscription socket by
 /// its watcher thread. Blocking receives never run on Swift concurrency's cooperative pool.
+///
+/// `@unchecked Sendable` because its sequence counter, wake settings and receive buffer change
+/// without a lock: that is safe only under the ownership rule above, which every caller keeps.
+/// The one call made from another thread, `SO_ATTACH_FILTER` on a conntrack subscription
+/// (`ConntrackEventSelector`), reads only the immutable descriptor; the kernel swaps filters
+/// atomically. The socket wrappers built on it hold nothing mutable and are checked `Sendable`.
 public final class NetlinkSocket: @unchecked Sendable {
     /// Netlink bus numbers (`NETLINK_*` protocols).
     public struct Bus: RawRepresentable, Sendable, Hashable {

@@ -5,7 +5,7 @@ import SystemPackage
 /// dumps of the caller's network namespace.
 ///
 /// Owned by one thread at a time, like the ``NetlinkSocket`` it holds.
-public final class NfTablesClient: @unchecked Sendable {
+public final class NfTablesClient: Sendable {
     public let socket: NetlinkSocket
 
     public init(timeoutMilliseconds: Int = 2000) throws(NetlinkError) {

@@ -5,7 +5,7 @@ import Netlink
 ///
 /// Owned by its watcher thread. Binding fails with `EPERM` when another socket (ulogd, a
 /// second agent) holds the group in this network namespace.
-public final class NflogSocket: @unchecked Sendable {
+public final class NflogSocket: Sendable {
     public let socket: NetlinkSocket
     public let group: UInt16
 

@@ -5,7 +5,7 @@ import Netlink
 /// Every change asks for an ACK, so a refusal (EEXIST for a route someone else already has,
 /// EPERM without CAP_NET_ADMIN) comes back as a ``NetlinkError`` naming the operation and the
 /// kernel's extended-ACK text.
-public final class RouteClient: @unchecked Sendable {
+public final class RouteClient: Sendable {
     private let socket: NetlinkSocket
 
     public init() throws(NetlinkError) {

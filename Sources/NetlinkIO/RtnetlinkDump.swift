@@ -10,10 +10,10 @@ public struct RtnetlinkSnapshot: Sendable {
 }
 
 /// Dumps over one request socket, retrying dumps the kernel marks as interrupted.
-public final class RtnetlinkDumper: @unchecked Sendable {
+public final class RtnetlinkDumper: Sendable {
     private let socket: NetlinkSocket
     /// How often an interrupted dump is retried before the error is reported.
-    public var maxAttempts = 5
+    public let maxAttempts = 5
 
     public init() throws(NetlinkError) {
         socket = try NetlinkSocket(bus: .route)

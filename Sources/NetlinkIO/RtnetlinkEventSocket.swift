@@ -1,7 +1,7 @@
 import Netlink
 
 /// A subscription to link, address, route and rule changes, IPv4 and IPv6.
-public final class RtnetlinkEventSocket: @unchecked Sendable {
+public final class RtnetlinkEventSocket: Sendable {
     public let socket: NetlinkSocket
 
     public static let allGroups: [RtnetlinkGroup] = [

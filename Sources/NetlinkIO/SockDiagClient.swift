@@ -6,7 +6,7 @@ import Netlink
 /// Rows are handed to the caller one at a time while their bytes are borrowed from the receive
 /// buffer, so a dump of 100k sockets never builds an array of them. Owned by one thread at a
 /// time, like the ``NetlinkSocket`` it holds.
-public final class SockDiagClient: @unchecked Sendable {
+public final class SockDiagClient: Sendable {
     public let socket: NetlinkSocket
 
     /// Opens a `NETLINK_SOCK_DIAG` socket. `timeoutMilliseconds` bounds each wait for a reply.
