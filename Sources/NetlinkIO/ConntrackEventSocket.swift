@@ -32,14 +32,18 @@ public final class ConntrackEventSocket: Sendable {
         }
     }
 
-    /// Receives one datagram and hands each conntrack event in it to `body`.
+    /// The most datagrams one ``receiveEvents(_:)`` drains (one event each).
+    public static let batchDatagrams = 256
+
+    /// Receives the queued datagrams (up to ``batchDatagrams``) and hands each conntrack event in
+    /// them to `body`.
     ///
     /// Returns false when the timeout passed without data. Throws ``NetlinkError/Kind/overrun``
     /// when the kernel dropped events (ENOBUFS), and ``NetlinkError/Kind/decode(_:)`` for a
     /// malformed message, after every well-formed event of the datagram was delivered.
     public func receiveEvents(_ body: (ConntrackEvent) -> Void) throws(NetlinkError) -> Bool {
         let operation = "receive conntrack events"
-        return try socket.receive(operation) { datagram throws(NetlinkError) in
+        let datagrams = try socket.receiveBatch(operation, maxDatagrams: Self.batchDatagrams) { datagram throws(NetlinkError) in
             var firstError: DecodeError?
             var messages = MessageIterator(datagram)
             while true {
@@ -59,5 +63,6 @@ public final class ConntrackEventSocket: Sendable {
             }
             if let firstError { throw NetlinkError(operation, .decode(firstError)) }
         }
+        return datagrams > 0
     }
 }
