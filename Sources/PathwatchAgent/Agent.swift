@@ -38,7 +38,8 @@ public enum Agent {
         let server = Mutex<HTTPServer?>(nil)
         let endpoint = AgentEndpoint(
             state: state, conntrack: parts.conntrack, metrics: metrics, findings: findings,
-            httpStatistics: { server.withLock { $0?.statistics.snapshot() } }, logger: logger)
+            httpStatistics: { server.withLock { $0?.statistics.snapshot() } },
+            selfSourcedSynMode: { [slice = parts.selfSourcedSyn] in slice.mode }, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let limits = HTTPLimits(

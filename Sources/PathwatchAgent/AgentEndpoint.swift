@@ -12,12 +12,15 @@ final class AgentEndpoint: HTTPEndpointHandler {
     private let linkStatistics: LinkStatisticsCollector
     private let conntrackStatistics: ConntrackStatisticsCollector?
     private let httpStatistics: @Sendable () -> HTTPServerStatistics.Snapshot?
+    private let selfSourcedSynMode: @Sendable () -> SelfSourcedSynMode
     private let logger: Logger
 
     init(
         state: LiveNodeState, conntrack: LiveConntrackTable?, metrics: AgentMetrics, findings: FindingsRegistry,
-        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?, logger: Logger
+        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?,
+        selfSourcedSynMode: @escaping @Sendable () -> SelfSourcedSynMode = { .none }, logger: Logger
     ) {
+        self.selfSourcedSynMode = selfSourcedSynMode
         self.state = state
         self.conntrack = conntrack
         self.metrics = metrics
@@ -65,7 +68,7 @@ final class AgentEndpoint: HTTPEndpointHandler {
     func readiness() async -> HTTPResponseBody {
         let pending = state.pendingParts
         if pending.isEmpty {
-            return .text("ready\nself-sourced SYN detection: \(SelfSourcedSynWatcher.describe(mode: metrics.selfSourcedSynDetection))")
+            return .text("ready\nself-sourced SYN detection: \(selfSourcedSynMode().readiness)")
         }
         return .text(
             "not ready: waiting for the first full dump of \(pending.sorted().joined(separator: ", "))", status: .serviceUnavailable)

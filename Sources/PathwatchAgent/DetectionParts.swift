@@ -12,6 +12,9 @@ public struct DetectionParts: Sendable {
     public let conntrack: LiveConntrackTable?
     public let autofix: AutofixSwitch
     public let discovered: DiscoveredSubnetRoutes
+    /// The pod-hairpin slice (a conntrack consumer); nil while conntrack is off.
+    public let hairpin: HairpinService?
+    public let selfSourcedSyn: SelfSourcedSynSlice
 
     public init(config: AgentConfig, metrics: AgentMetrics, logger: Logger) {
         var required: Set<String> = [RtnetlinkWatcher.readinessPart]
@@ -22,6 +25,11 @@ public struct DetectionParts: Sendable {
         conntrack = config.conntrack.enabled ? LiveConntrackTable() : nil
         autofix = AutofixSwitch(config.autofix, metrics: metrics, logger: logger, notify: state.changes)
         discovered = DiscoveredSubnetRoutes(notify: state.changes)
+        hairpin =
+            config.conntrack.enabled ? HairpinService(settings: config.hairpin, state: state, findings: findings, logger: logger) : nil
+        selfSourcedSyn = SelfSourcedSynSlice(settings: config.hairpin)
+        metrics.register(hairpin.map { HairpinCollector($0) } ?? HairpinCollector(statistics: { HairpinEngine.Statistics() }))
+        metrics.register(SelfSourcedSynCollector(selfSourcedSyn))
     }
 
     /// The watchers and detectors; `configuration` gives the configuration in force (it changes
@@ -37,13 +45,13 @@ public struct DetectionParts: Sendable {
         if let conntrack {
             services.append(
                 ConntrackWatcher(
-                    table: conntrack, state: state, metrics: metrics, settings: config.conntrack, hairpin: config.hairpin,
-                    findings: findings,
+                    table: conntrack, state: state, metrics: metrics, settings: config.conntrack, consumers: hairpin.map { [$0] } ?? [],
                     logger: logger))
         }
         services.append(
             SelfSourcedSynWatcher(
-                settings: config.hairpin, installProbe: installProbe, state: state, findings: findings, metrics: metrics, logger: logger))
+                settings: config.hairpin, installProbe: installProbe, state: state, slice: selfSourcedSyn, findings: findings,
+                logger: logger))
         if config.paths.enabled {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }

@@ -83,11 +83,10 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(SelfSourcedSyn.frontend(of: syn("10.0.1.10", 40000, "10.0.1.10", 8080), among: [], isLocal: isLocal) == nil)
         let packet = NflogPacket(family: .inet, group: 196, header: syn("10.0.1.10", 40000, "10.0.1.10", 8080))
         let observation = try #require(SelfSourcedSyn(packet: packet, frontend: nil, interface: nil))
-        #expect(SelfSourcedSynEvidence.key(for: observation) == SelfSourcedSynEvidence.unknownFrontend)
-        var evidence = SelfSourcedSynEvidence()
+        var evidence = SelfSourcedSynEvidence(frontend: nil, detection: "probe")
         evidence.add(observation)
-        #expect(evidence.json(frontend: "unknown", detection: "probe")["frontend"] == .null)
-        #expect(evidence.summary(frontend: "unknown").contains("could not name"))
+        #expect(JSONValue(encoding: evidence).objectMembers["frontend"] == .null)
+        #expect(evidence.summary.contains("could not name"))
     }
 
     @Test func onlySynsWithPortsAreObservations() {
@@ -98,8 +97,8 @@ struct SynProbeLogicTests: ConfigParsing {
     }
 
     @Test func evidenceNamesEverythingAndStaysBounded() throws {
-        var evidence = SelfSourcedSynEvidence()
         let frontend = HairpinCorrelator.Endpoint(address: IPAddress("fd00:9::9")!, port: 80)
+        var evidence = SelfSourcedSynEvidence(frontend: frontend, detection: "probe")
         for port in UInt16(40000)..<40100 {
             let packet = NflogPacket(
                 family: .inet6, group: 196, inputInterface: 2, hardwareAddress: [2, 0, 0, 0, 0, 1],
@@ -110,7 +109,7 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(evidence.sources.count == SelfSourcedSynEvidence.listLimit)
         #expect(evidence.samples.count == SelfSourcedSynEvidence.listLimit)
         #expect(evidence.samples.last == "[fd00:1::10]:40099 -> [fd00:9::9]:80 -> [fd00:1::10]:8080 on eth0 from 02:00:00:00:00:01")
-        let json = evidence.json(frontend: frontend.description, detection: "probe")
+        let json = JSONValue(encoding: evidence).objectMembers
         #expect(json["frontend"] == .string("[fd00:9::9]:80"))
         #expect(json["senderMACs"] == .array([.string("02:00:00:00:00:01")]))
         #expect(json["interfaces"] == .array([.string("eth0")]))

@@ -1,5 +1,3 @@
-import Foundation
-import Logging
 import Netlink
 import NetlinkIO
 import PathwatchCore
@@ -10,22 +8,15 @@ import PathwatchCore
 ///
 /// Owned by the self-sourced SYN watcher's thread. It changes nothing but its own table:
 /// installing replaces only `inet pathwatch`, removing deletes only it.
-final class SynProbe {
+final class SynProbe: SynProbeSource {
     private let tables: NfTablesClient
     private let log: NflogSocket
     private let conntrack: ConntrackClient?
     /// Why frontends cannot be named (no ctnetlink socket), for the watcher to say so.
-    let conntrackError: NetlinkError?
+    let conntrackError: (any Error)?
     private let group: UInt16
     private let rate: Int
     private var lastCounter: UInt64 = 0
-    /// Frontends already looked up, by source endpoint: a retransmitted SYN reuses its port.
-    private var frontendCache: [HairpinCorrelator.Endpoint: (frontend: HairpinCorrelator.Endpoint, time: Date)] = [:]
-    /// Conntrack lookups walk the kernel table: at most this many a second.
-    private var lookupBudget = SynProbe.lookupsPerSecond
-    private var budgetSecond = 0
-    static let lookupsPerSecond = 20
-    static let cacheLimit = 4096
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
@@ -69,48 +60,35 @@ final class SynProbe {
 
     /// Checks the table is still exactly the agent's; recreates it if not. Returns whether it
     /// had to, and how many SYNs the rule matched since the last check.
-    func verify() throws(NetlinkError) -> (reinstalled: Bool, matched: UInt64) {
+    func verify() throws -> SynProbeCheck {
         let rules = try tables.rules(family: SynProbeRule.family, table: SynProbeRule.table, chain: SynProbeRule.chain)
         guard SynProbeRule.isInstalled(rules, logGroup: group, ratePerSecond: rate), let rule = rules.first else {
             try install()
-            return (true, 0)
+            return SynProbeCheck(reinstalled: true, matched: 0)
         }
         let counted = rule.counterPackets ?? lastCounter
         let matched = counted >= lastCounter ? counted - lastCounter : counted
         lastCounter = counted
-        return (false, matched)
+        return SynProbeCheck(reinstalled: false, matched: matched)
     }
 
     /// Waits up to 250 ms for logged packets and hands each to `body`.
-    func receive(_ body: (NflogPacket) -> Void) throws(NetlinkError) {
-        _ = try log.receive(body)
+    func receive(_ body: (NflogPacket) -> Void) throws(SynProbeReceiveError) {
+        do {
+            _ = try log.receive(body)
+        } catch {
+            if case .overrun = error.kind { throw .overrun }
+            throw .failed(error)
+        }
     }
 
-    /// The frontend of a logged SYN, from the node's own outbound flow with the same source
-    /// port (a kernel-filtered conntrack dump), cached per source endpoint and rate-bounded.
-    /// `choose` picks it among the flows (it needs the node model, read under its lock).
-    func frontend(
-        of header: IPPacketHeader, at now: Date, choose: ([ConntrackFlow]) -> HairpinCorrelator.Endpoint?
-    ) -> HairpinCorrelator.Endpoint? {
-        guard let port = header.sourcePort else { return nil }
-        let source = HairpinCorrelator.Endpoint(address: header.source, port: port)
-        if let cached = frontendCache[source], now.timeIntervalSince(cached.time) < 10 { return cached.frontend }
-        let second = Int(now.timeIntervalSince1970)
-        if second != budgetSecond {
-            budgetSecond = second
-            lookupBudget = Self.lookupsPerSecond
-        }
-        guard let conntrack, lookupBudget > 0 else { return nil }
-        lookupBudget -= 1
-        let flows = (try? conntrack.flows(from: header.source, port: port, protocolNumber: header.protocolNumber)) ?? []
-        guard let frontend = choose(flows) else { return nil }
-        if frontendCache.count >= Self.cacheLimit { frontendCache.removeAll(keepingCapacity: true) }
-        frontendCache[source] = (frontend, now)
-        return frontend
+    func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow] {
+        guard let conntrack else { return [] }
+        return try conntrack.flows(from: address, port: port, protocolNumber: protocolNumber)
     }
 
     /// Deletes the table and releases the log group: the node is left as it was.
-    func remove() throws(NetlinkError) {
+    func remove() throws {
         log.unbind()
         do {
             try tables.commit(

@@ -1,4 +1,3 @@
-import Foundation
 import Netlink
 
 /// Recognises hairpinned connections in the conntrack event stream.
@@ -9,7 +8,7 @@ import Netlink
 /// protocol whose destination `L:lp` is hosted on this node. The SYN-ACK then comes from `L`, not
 /// `F`, and the client rejects it: the hairpinned flow never becomes ASSURED.
 ///
-/// Memory is bounded: outbound flows are remembered for `window` seconds, at most `capacity`
+/// Memory is bounded: outbound flows are remembered for `window` (monotonic time), at most `capacity`
 /// of them (oldest evicted first), so a SYN flood of unique sources cannot grow it.
 public struct HairpinCorrelator: Sendable {
     /// One hairpin: the outbound flow through the frontend and its return to this node.
@@ -20,7 +19,7 @@ public struct HairpinCorrelator: Sendable {
         public var protocolNumber: IPProtocolNumber
         /// Conntrack id of the hairpinned (second) flow, to follow whether it is ever ASSURED.
         public var hairpinFlowID: UInt32?
-        public var time: Date
+        public var time: ContinuousClock.Instant
     }
 
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
@@ -41,10 +40,10 @@ public struct HairpinCorrelator: Sendable {
     private struct Pending {
         var other: Endpoint
         var flowID: UInt32?
-        var time: Date
+        var time: ContinuousClock.Instant
     }
 
-    public let window: TimeInterval
+    public let window: Duration
     public let capacity: Int
     /// Outbound flows to non-local destinations, by source.
     private var outbound: [SourceKey: Pending] = [:]
@@ -52,12 +51,12 @@ public struct HairpinCorrelator: Sendable {
     /// arrives second (events of one burst can be read out of order across CPUs).
     private var inbound: [SourceKey: Pending] = [:]
     /// Insertion order for eviction; stale entries are skipped lazily.
-    private var order: [(key: SourceKey, outboundSide: Bool, time: Date)] = []
+    private var order: [(key: SourceKey, outboundSide: Bool, time: ContinuousClock.Instant)] = []
     private var orderStart = 0
     /// Entries dropped before their window ended because `capacity` was reached (a flood).
     public private(set) var evictedForCapacity = 0
 
-    public init(window: TimeInterval = 2, capacity: Int = 65_536) {
+    public init(window: Duration = .seconds(2), capacity: Int = 65_536) {
         self.window = window
         self.capacity = max(1, capacity)
     }
@@ -65,21 +64,21 @@ public struct HairpinCorrelator: Sendable {
     public var trackedCount: Int { outbound.count + inbound.count }
 
     /// Feeds one NEW flow. Returns the hairpin it completes, if any.
-    public mutating func observeNew(_ flow: ConntrackFlow, at now: Date, isLocal: (IPAddress) -> Bool) -> Match? {
+    public mutating func observeNew(_ flow: ConntrackFlow, at now: ContinuousClock.Instant, isLocal: (IPAddress) -> Bool) -> Match? {
         let tuple = flow.original
         guard let sourcePort = tuple.sourcePort, let destinationPort = tuple.destinationPort, isLocal(tuple.source) else { return nil }
         let key = SourceKey(protocolNumber: tuple.protocolNumber, source: Endpoint(address: tuple.source, port: sourcePort))
         let destination = Endpoint(address: tuple.destination, port: destinationPort)
         if isLocal(tuple.destination) {
             guard tuple.destination != tuple.source || destinationPort != sourcePort else { return nil }
-            if let out = outbound.removeValue(forKey: key), now.timeIntervalSince(out.time) <= window {
+            if let out = outbound.removeValue(forKey: key), now - out.time <= window {
                 return Match(
                     frontend: out.other, source: key.source, localTarget: destination, protocolNumber: key.protocolNumber,
                     hairpinFlowID: flow.id, time: now)
             }
             remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: false)
         } else {
-            if let back = inbound.removeValue(forKey: key), now.timeIntervalSince(back.time) <= window {
+            if let back = inbound.removeValue(forKey: key), now - back.time <= window {
                 return Match(
                     frontend: destination, source: key.source, localTarget: back.other, protocolNumber: key.protocolNumber,
                     hairpinFlowID: back.flowID, time: now)
@@ -92,7 +91,7 @@ public struct HairpinCorrelator: Sendable {
     private mutating func remember(_ key: SourceKey, _ pending: Pending, outboundSide: Bool) {
         if outboundSide { outbound[key] = pending } else { inbound[key] = pending }
         order.append((key, outboundSide, pending.time))
-        expire(before: pending.time.addingTimeInterval(-window))
+        expire(before: pending.time - window)
         while outbound.count + inbound.count > capacity {
             if evictOldest() { evictedForCapacity += 1 }
         }
@@ -100,7 +99,7 @@ public struct HairpinCorrelator: Sendable {
     }
 
     /// Forgets everything older than `cutoff`.
-    public mutating func expire(before cutoff: Date) {
+    public mutating func expire(before cutoff: ContinuousClock.Instant) {
         while orderStart < order.count, order[orderStart].time < cutoff { evictOldest() }
     }
 

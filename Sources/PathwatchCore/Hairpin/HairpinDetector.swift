@@ -1,4 +1,3 @@
-import Foundation
 import Netlink
 
 /// Turns conntrack events into hairpin observations: each hairpinned flow as it is recognised,
@@ -19,13 +18,13 @@ public struct HairpinDetector: Sendable {
     private var open: [UInt32: (frontend: HairpinCorrelator.Endpoint, assured: Bool)] = [:]
     private var openOrder: [UInt32] = []
 
-    public init(window: TimeInterval, capacity: Int) {
+    public init(window: Duration, capacity: Int) {
         correlator = HairpinCorrelator(window: window, capacity: capacity)
     }
 
     public var trackedCount: Int { correlator.trackedCount + open.count }
 
-    public mutating func observe(_ event: ConntrackEvent, at now: Date, isLocal: (IPAddress) -> Bool) -> Observation? {
+    public mutating func observe(_ event: ConntrackEvent, at now: ContinuousClock.Instant, isLocal: (IPAddress) -> Bool) -> Observation? {
         switch event.type {
         case .new:
             guard let match = correlator.observeNew(event.flow, at: now, isLocal: isLocal) else { return nil }
@@ -46,24 +45,7 @@ public struct HairpinDetector: Sendable {
     }
 
     /// Forgets outbound flows older than the window; call now and then when traffic is quiet.
-    public mutating func expire(at now: Date) {
-        correlator.expire(before: now.addingTimeInterval(-correlator.window))
-    }
-}
-
-/// Keeps label values bounded: the first `limit` frontends get their own label, later ones share
-/// `other`, so a load balancer with thousands of listeners cannot explode the metric.
-public struct BoundedLabels: Sendable {
-    public let limit: Int
-    private var known: Set<String> = []
-    public static let other = "other"
-
-    public init(limit: Int) { self.limit = max(0, limit) }
-
-    public mutating func label(for value: String) -> String {
-        if known.contains(value) { return value }
-        guard known.count < limit else { return Self.other }
-        known.insert(value)
-        return value
+    public mutating func expire(at now: ContinuousClock.Instant) {
+        correlator.expire(before: now - correlator.window)
     }
 }

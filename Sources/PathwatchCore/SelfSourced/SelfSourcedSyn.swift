@@ -1,4 +1,3 @@
-import Foundation
 import Netlink
 
 /// One logged SYN whose source is this node's own address, arriving from outside: the
@@ -52,51 +51,5 @@ public struct SelfSourcedSyn: Sendable, Hashable {
         }
         guard let best, let port = best.original.destinationPort else { return nil }
         return Endpoint(address: best.original.destination, port: port)
-    }
-
-}
-
-/// What a `self_sourced_syn_drop` finding says about one frontend (or about SYNs whose
-/// frontend could not be named): bounded lists, so a storm of ports cannot grow it.
-public struct SelfSourcedSynEvidence: Sendable, Hashable {
-    public private(set) var loggedSyns = 0
-    public private(set) var sources: [String] = []
-    public private(set) var targets: [String] = []
-    public private(set) var interfaces: [String] = []
-    public private(set) var senderMACs: [String] = []
-    public private(set) var samples: [String] = []
-    public static let listLimit = 5
-
-    public init() {}
-
-    /// The finding key: one finding per frontend.
-    public static func key(for syn: SelfSourcedSyn) -> String { syn.frontend?.description ?? unknownFrontend }
-    public static let unknownFrontend = "unknown"
-
-    public mutating func add(_ syn: SelfSourcedSyn) {
-        loggedSyns += 1
-        sources.appendOnce(syn.source.description, limit: Self.listLimit)
-        targets.appendOnce(syn.target.description, limit: Self.listLimit)
-        if let interface = syn.interface { interfaces.appendOnce(interface, limit: Self.listLimit) }
-        if let mac = syn.senderMAC { senderMACs.appendOnce(mac, limit: Self.listLimit) }
-        let via = [syn.interface.map { " on \($0)" }, syn.senderMAC.map { " from \($0)" }].compactMap { $0 }.joined()
-        samples.appendKeepingLast("\(syn.source) -> \(syn.frontend?.description ?? "?") -> \(syn.target)\(via)", limit: Self.listLimit)
-    }
-
-    public func summary(frontend key: String) -> String {
-        let through =
-            key == Self.unknownFrontend
-            ? "through a frontend conntrack could not name (no outbound flow with the same source port)" : "through frontend \(key)"
-        return
-            "SYNs this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", "))) and fail (IPv4 drops them as martian sources; over IPv6 the answer goes to the wrong socket): the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
-    }
-
-    public func json(frontend key: String, detection: String) -> [String: JSONValue] {
-        [
-            "frontend": key == Self.unknownFrontend ? .null : .string(key), "protocol": .string("tcp"),
-            "sourceEndpoints": .array(sources.map { .string($0) }), "localTargets": .array(targets.map { .string($0) }),
-            "interfaces": .array(interfaces.map { .string($0) }), "senderMACs": .array(senderMACs.map { .string($0) }),
-            "samples": .array(samples.map { .string($0) }), "loggedSyns": .number(Double(loggedSyns)), "detection": .string(detection),
-        ]
     }
 }

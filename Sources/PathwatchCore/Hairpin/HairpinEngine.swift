@@ -1,0 +1,165 @@
+import Netlink
+
+/// The pod hairpin, decided: conntrack events and a monotonic clock in, finding updates out.
+///
+/// Owns the correlator and detector, the evidence of each open finding, the bounded frontend
+/// labels and the counters its collector serves. It never touches the registry, a socket or a
+/// lock: the caller applies the outcomes (``HairpinEngine/Outcome``) and serialises calls.
+public struct HairpinEngine: Sendable {
+    public typealias Endpoint = HairpinCorrelator.Endpoint
+    public typealias Instant = ContinuousClock.Instant
+
+    public struct Settings: Sendable {
+        public var window: Duration
+        public var capacity: Int
+        public var quiet: Duration
+        public var maxFrontendLabels: Int
+        public var maxFindings: Int
+
+        public init(window: Duration, capacity: Int, quiet: Duration, maxFrontendLabels: Int, maxFindings: Int) {
+            self.window = window
+            self.capacity = capacity
+            self.quiet = quiet
+            self.maxFrontendLabels = maxFrontendLabels
+            self.maxFindings = maxFindings
+        }
+    }
+
+    /// A finding's identity: the frontend as an endpoint, or the overflow finding.
+    public enum Key: Hashable, Sendable, CustomStringConvertible {
+        case frontend(Endpoint)
+        /// Every frontend beyond `maxFindings`.
+        case overflow
+
+        public var description: String {
+            switch self {
+            case .frontend(let endpoint): endpoint.description
+            case .overflow: "other"
+            }
+        }
+    }
+
+    /// What the registry must show for one key now.
+    public struct Report: Sendable {
+        public var key: Key
+        public var summary: String
+        public var evidence: any FindingDetail
+        /// How much the finding's count grows (0 for an outcome that only refreshes it).
+        public var occurrences: Int
+        /// The hairpin that caused this report, for the log line.
+        public var match: HairpinCorrelator.Match?
+    }
+
+    public enum Outcome: Sendable {
+        case opened(Report)
+        case updated(Report)
+        case closed(key: Key, flows: Int)
+    }
+
+    /// What the collector serves, read at scrape time.
+    public struct Statistics: Sendable, Equatable {
+        public var flows: [String: UInt64] = [:]
+        public var unanswered: [String: UInt64] = [:]
+        public var tracked = 0
+        public var overflowFlows: UInt64 = 0
+        public init() {}
+    }
+
+    private struct Open {
+        var evidence: HairpinEvidence
+        var lastSeen: Instant
+        var flows: Int
+    }
+
+    public let settings: Settings
+    private var detector: HairpinDetector
+    private var labels: BoundedLabels
+    private var open: [Endpoint: Open] = [:]
+    private var overflow: (evidence: HairpinOverflowEvidence, lastSeen: Instant, flows: Int)?
+    public private(set) var statistics = Statistics()
+
+    public init(settings: Settings) {
+        self.settings = settings
+        detector = HairpinDetector(window: settings.window, capacity: settings.capacity)
+        labels = BoundedLabels(limit: settings.maxFrontendLabels)
+    }
+
+    /// The events of one batch; `isLocal` answers from a copy of the model taken before.
+    public mutating func observe(_ events: [ConntrackEvent], at now: Instant, isLocal: (IPAddress) -> Bool) -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for event in events {
+            guard let observation = detector.observe(event, at: now, isLocal: isLocal) else { continue }
+            if let outcome = apply(observation, at: now) { outcomes.append(outcome) }
+        }
+        statistics.tracked = detector.trackedCount
+        return outcomes
+    }
+
+    private mutating func apply(_ observation: HairpinDetector.Observation, at now: Instant) -> Outcome? {
+        switch observation {
+        case .hairpin(let match):
+            let frontend = match.frontend
+            statistics.flows[labels.label(for: frontend.description), default: 0] += 1
+            if var entry = open[frontend] {
+                entry.evidence.add(match)
+                entry.lastSeen = now
+                entry.flows += 1
+                open[frontend] = entry
+                return .updated(report(frontend, entry, occurrences: 1, match: match))
+            }
+            if open.count >= settings.maxFindings { return overflowed(match, at: now) }
+            var evidence = HairpinEvidence(frontend: frontend)
+            evidence.add(match)
+            let entry = Open(evidence: evidence, lastSeen: now, flows: 1)
+            open[frontend] = entry
+            return .opened(report(frontend, entry, occurrences: 1, match: match))
+        case .outcome(let frontend, let assured):
+            if !assured { statistics.unanswered[labels.label(for: frontend.description), default: 0] += 1 }
+            guard var entry = open[frontend] else { return nil }
+            entry.evidence.addOutcome(assured: assured)
+            entry.lastSeen = now
+            open[frontend] = entry
+            return .updated(report(frontend, entry, occurrences: 0, match: nil))
+        }
+    }
+
+    private mutating func overflowed(_ match: HairpinCorrelator.Match, at now: Instant) -> Outcome {
+        statistics.overflowFlows += 1
+        let isNew = overflow == nil
+        var entry = overflow ?? (HairpinOverflowEvidence(limit: settings.maxFindings), now, 0)
+        entry.evidence.add(frontend: match.frontend.description)
+        entry.lastSeen = now
+        entry.flows += 1
+        overflow = entry
+        let report = Report(key: .overflow, summary: entry.evidence.summary, evidence: entry.evidence, occurrences: 1, match: match)
+        return isNew ? .opened(report) : .updated(report)
+    }
+
+    private func report(_ frontend: Endpoint, _ entry: Open, occurrences: Int, match: HairpinCorrelator.Match?) -> Report {
+        Report(key: .frontend(frontend), summary: entry.evidence.summary, evidence: entry.evidence, occurrences: occurrences, match: match)
+    }
+
+    /// Forgets stale flows and closes findings quiet for `settings.quiet`, giving back their
+    /// label slots (their series go with them).
+    public mutating func expire(at now: Instant) -> [Outcome] {
+        detector.expire(at: now)
+        statistics.tracked = detector.trackedCount
+        var closed: [Outcome] = []
+        for (frontend, entry) in open where now - entry.lastSeen > settings.quiet {
+            open.removeValue(forKey: frontend)
+            let label = frontend.description
+            if labels.release(label) {
+                statistics.flows.removeValue(forKey: label)
+                statistics.unanswered.removeValue(forKey: label)
+            }
+            closed.append(.closed(key: .frontend(frontend), flows: entry.flows))
+        }
+        if let entry = overflow, now - entry.lastSeen > settings.quiet {
+            overflow = nil
+            closed.append(.closed(key: .overflow, flows: entry.flows))
+        }
+        return closed
+    }
+
+    public var openFindings: Int { open.count + (overflow == nil ? 0 : 1) }
+}
