@@ -180,4 +180,52 @@ struct SelfSourcedSynDropTests {
             #expect((finding["evidence"] as? [String: Any])?["detection"] as? String != nil)
         }
     }
+
+    /// Issue 17 item 6: an operator's table of the same name (a set and a drop chain) is never
+    /// deleted; the agent says so and uses the counter.
+    @Test func anOperatorsTableOfTheSameNameIsLeftAlone() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            try instance.nft(
+                "table inet pathwatch {\n set blocked { type ipv4_addr; elements = { 192.0.2.7 } }\n chain drop_in { type filter hook input priority 0; policy accept; ip saddr @blocked drop; }\n}\n"
+            )
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(eventually(within: 3) { agent.log.contains("is not pathwatch's") }, "log:\n\(agent.log)")
+            #expect(try agent.get("/readyz").body.contains("self-sourced SYN detection: counter"))
+            #expect(agent.stop() == 0)
+            let table = probeTable(instance)
+            #expect(table.contains("set blocked"), "the operator's set is still there:\n\(table)")
+            #expect(table.contains("ip saddr @blocked drop"), "and the drop chain:\n\(table)")
+            #expect(!table.contains("selfsourced_syn"))
+        }
+    }
+
+    /// Issue 17 item 6: a rule rewritten to another log group (same names, same comment) is
+    /// noticed and put back.
+    @Test func aRuleRewrittenToAnotherLogGroupIsPutBack() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            try instance.nft(
+                "flush chain inet pathwatch selfsourced_syn\nadd rule inet pathwatch selfsourced_syn iif != \"lo\" tcp flags & (syn | ack) == syn fib saddr type local counter limit rate 100/second log group 7 snaplen 128 comment \"\(SynProbeRuleComment.text)\"\n"
+            )
+            #expect(
+                eventually(within: 3) { probeTable(instance).contains("log group 196") && !probeTable(instance).contains("log group 7 ") },
+                "\(probeTable(instance))")
+            #expect(try eventually(within: 2) { (try agent.metrics().value("pathwatch_syn_probe_reinstalls_total") ?? 0) >= 1 })
+        }
+    }
+}
+
+/// The probe rule's comment as the agent writes it (kept here: the integration tests do not
+/// link the agent).
+enum SynProbeRuleComment {
+    static let text = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
 }

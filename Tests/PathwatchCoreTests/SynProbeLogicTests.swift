@@ -58,6 +58,29 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(!SynProbeRule.isInstalled([ours, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
         let foreign = try dumped([.counter], comment: nil)
         #expect(!SynProbeRule.isInstalled([foreign], logGroup: 196, ratePerSecond: 100))
+        // Issue 17 item 6: a second agent rewrote the rule to its own log group; the names and
+        // the comment are unchanged, the values are not.
+        let rewritten = try dumped(SynProbeRule.expressions(logGroup: 7, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
+        #expect(!SynProbeRule.isInstalled([rewritten], logGroup: 196, ratePerSecond: 100), "another log group")
+        let faster = try dumped(SynProbeRule.expressions(logGroup: 196, ratePerSecond: 5), comment: SynProbeRule.ruleComment)
+        #expect(!SynProbeRule.isInstalled([faster], logGroup: 196, ratePerSecond: 100), "another rate")
+        #expect(ours.values.logGroup == 196)
+        #expect(ours.values.compareData.count == 4)
+    }
+
+    /// Issue 17 item 6: a table named `inet pathwatch` is the agent's only with its marker.
+    @Test func onlyATableWithTheAgentsMarkerIsEverReplaced() {
+        #expect(SynProbeRule.installPlan(existing: nil) == .create)
+        let ours = NfTablesTable(family: NfTablesFamily.inet, name: "pathwatch", handle: 9, comment: SynProbeRule.tableComment)
+        #expect(SynProbeRule.installPlan(existing: ours) == .replace(handle: 9))
+        for comment in [nil, "firewall: do not touch", SynProbeRule.tableComment + "!"] {
+            let foreign = NfTablesTable(family: NfTablesFamily.inet, name: "pathwatch", handle: 3, comment: comment)
+            guard case .refuse(let reason) = SynProbeRule.installPlan(existing: foreign) else {
+                Issue.record("a foreign table (comment \(comment ?? "none")) would be replaced")
+                continue
+            }
+            #expect(reason.contains("inet pathwatch"), "the error names the table")
+        }
     }
 
     @Test func theFrontendIsTheOutboundFlowOfTheSameSourcePort() {

@@ -20,7 +20,7 @@ final class SynProbe: SynProbeSource {
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
-    init(group: UInt16, ratePerSecond: Int) throws(NetlinkError) {
+    init(group: UInt16, ratePerSecond: Int) throws {
         self.group = group
         self.rate = ratePerSecond
         log = try NflogSocket(group: group, copyRange: SynProbeRule.snapLength)
@@ -41,20 +41,26 @@ final class SynProbe: SynProbeSource {
         }
     }
 
-    /// Replaces the table in one transaction: add (so the delete cannot fail), delete (drops
-    /// whatever is left, including rules someone added), add table, chain and rule.
-    func install() throws(NetlinkError) {
+    /// Creates the table, or replaces the agent's own (found by its marker comment, deleted by
+    /// handle, so a table someone put there meanwhile makes the transaction fail instead of
+    /// being deleted), in one transaction with its chain and rule. Someone else's table of the
+    /// same name is never touched: ``SynProbeOwnershipError``.
+    func install() throws {
         let family = SynProbeRule.family
-        try tables.commit(
-            [
-                .newNfTable(family: family, name: SynProbeRule.table),
-                .deleteNfTable(family: family, name: SynProbeRule.table),
-                .newNfTable(family: family, name: SynProbeRule.table, comment: SynProbeRule.tableComment),
-                .newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook),
-                .newNfRule(
-                    family: family, table: SynProbeRule.table, chain: SynProbeRule.chain,
-                    expressions: SynProbeRule.expressions(logGroup: group, ratePerSecond: rate), comment: SynProbeRule.ruleComment),
-            ], "install nftables table inet \(SynProbeRule.table)")
+        let fresh = NetlinkRequest.newExclusiveNfTable(family: family, name: SynProbeRule.table, comment: SynProbeRule.tableComment)
+        var messages: [NetlinkRequest]
+        switch SynProbeRule.installPlan(existing: try tables.table(family: family, name: SynProbeRule.table)) {
+        case .create: messages = [fresh]
+        case .replace(let handle): messages = [.deleteNfTable(family: family, handle: handle), fresh]
+        case .refuse(let reason): throw SynProbeOwnershipError(description: reason)
+        }
+        messages += [
+            .newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook),
+            .newNfRule(
+                family: family, table: SynProbeRule.table, chain: SynProbeRule.chain,
+                expressions: SynProbeRule.expressions(logGroup: group, ratePerSecond: rate), comment: SynProbeRule.ruleComment),
+        ]
+        try tables.commit(messages, "install nftables table inet \(SynProbeRule.table)")
         lastCounter = 0
     }
 
@@ -87,15 +93,23 @@ final class SynProbe: SynProbeSource {
         return try conntrack.flows(from: address, port: port, protocolNumber: protocolNumber)
     }
 
-    /// Deletes the table and releases the log group: the node is left as it was.
+    /// Deletes the table (only if it carries the agent's marker) and releases the log group:
+    /// the node is left as it was.
     func remove() throws {
         log.unbind()
+        let family = SynProbeRule.family
+        guard case .replace(let handle) = SynProbeRule.installPlan(existing: try tables.table(family: family, name: SynProbeRule.table))
+        else { return }
         do {
-            try tables.commit(
-                [.deleteNfTable(family: SynProbeRule.family, name: SynProbeRule.table)], "remove nftables table inet \(SynProbeRule.table)")
+            try tables.commit([.deleteNfTable(family: family, handle: handle)], "remove nftables table inet \(SynProbeRule.table)")
         } catch {
             if case .kernel(let errno, _) = error.kind, errno == .noEntry { return }
             throw error
         }
     }
+}
+
+/// The table `inet pathwatch` exists and is not the agent's: it is left alone.
+struct SynProbeOwnershipError: Error, CustomStringConvertible {
+    var description: String
 }

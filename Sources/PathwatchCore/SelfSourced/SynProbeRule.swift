@@ -45,11 +45,35 @@ public enum SynProbeRule {
     }
 
     /// Whether a dump of the probe's chain shows exactly the probe's rule: nothing missing (a
-    /// flush, a deleted table) and nothing added there by someone else.
+    /// flush, a deleted table), nothing added there by someone else, and no value changed (a
+    /// second agent rewriting the rule to its own log group leaves the names as they were).
     public static func isInstalled(_ rules: [NfTablesRule], logGroup: UInt16, ratePerSecond: Int) -> Bool {
         guard rules.count == 1, let rule = rules.first else { return false }
+        let wanted = expressions(logGroup: logGroup, ratePerSecond: ratePerSecond)
         return rule.table == table && rule.chain == chain && rule.comment == ruleComment
-            && rule.expressionNames == expressions(logGroup: logGroup, ratePerSecond: ratePerSecond).map(\.name)
+            && rule.expressionNames == wanted.map(\.name) && rule.values == NfTablesRuleValues(wanted)
+    }
+
+    /// What installing the probe may do, given the table of its name found on the node.
+    public enum InstallPlan: Equatable, Sendable {
+        /// No such table: create it, failing if one appears meanwhile.
+        case create
+        /// The agent's own table (its marker comment): replace that very table (by handle).
+        case replace(handle: UInt64)
+        /// Someone else's table of the same name: never touch it.
+        case refuse(String)
+    }
+
+    /// The agent proves a table is its own by the marker comment it writes; anything else of
+    /// that name belongs to someone else (an operator's set and drop chain, say).
+    public static func installPlan(existing: NfTablesTable?) -> InstallPlan {
+        guard let existing else { return .create }
+        guard existing.comment == tableComment, let handle = existing.handle else {
+            return .refuse(
+                "nftables table inet \(table) exists and is not pathwatch's (its comment is \(existing.comment.map { "\"\($0)\"" } ?? "missing"), not pathwatch's marker): refusing to replace it; rename that table, set hairpin.probe: false, or remove the table if it is a leftover"
+            )
+        }
+        return .replace(handle: handle)
     }
 
     private static func hostBytes(_ value: UInt32) -> [UInt8] {
