@@ -21,7 +21,8 @@ struct HairpinEngineTests {
     }
 
     func event(
-        _ type: ConntrackEvent.EventType, _ id: UInt32, _ s: String, _ sp: UInt16, _ d: String, _ dp: UInt16, status: ConntrackStatus = []
+        _ type: ConntrackEvent.EventType, _ id: UInt32, _ s: String, _ sp: UInt16, _ d: String, _ dp: UInt16, status: ConntrackStatus = [],
+        tcpState: TCPConntrackState? = nil
     ) -> ConntrackEvent {
         let (sa, da) = (IPAddress(s)!, IPAddress(d)!)
         return ConntrackEvent(
@@ -29,11 +30,16 @@ struct HairpinEngineTests {
             flow: ConntrackFlow(
                 family: sa.family, id: id,
                 original: FlowTuple(source: sa, destination: da, protocolNumber: .tcp, sourcePort: sp, destinationPort: dp),
-                reply: FlowTuple(source: da, destination: sa, protocolNumber: .tcp, sourcePort: dp, destinationPort: sp), status: status))
+                reply: FlowTuple(source: da, destination: sa, protocolNumber: .tcp, sourcePort: dp, destinationPort: sp), status: status,
+                tcpState: tcpState))
     }
 
+    /// The incident's sequence: the flow back to the node is reset by the client.
     func hairpin(through frontend: String, port: UInt16, id: UInt32) -> [ConntrackEvent] {
-        [new(id, "10.0.1.20", port, frontend, 80), new(id + 1, "10.0.1.20", port, "10.0.1.21", 8080)]
+        [
+            new(id, "10.0.1.20", port, frontend, 80), new(id + 1, "10.0.1.20", port, "10.0.1.21", 8080),
+            event(.update, id + 1, "10.0.1.20", port, "10.0.1.21", 8080, status: [.seenReply], tcpState: .close),
+        ]
     }
 
     @Test func aHairpinOpensAFindingKeyedByTheFrontendEndpoint() throws {
@@ -56,17 +62,18 @@ struct HairpinEngineTests {
         }
     }
 
-    @Test func anUnansweredHairpinIsCountedAndRefreshesItsFinding() throws {
+    @Test func aHairpinIsCountedAsUnansweredAndAnotherRefreshesItsFinding() throws {
         var engine = HairpinEngine(settings: Self.settings())
         _ = engine.observe(hairpin(through: "10.0.9.9", port: 35220, id: 1), at: t0, isLocal: isLocal)
-        let outcomes = engine.observe([event(.destroy, 2, "10.0.1.20", 35220, "10.0.1.21", 8080)], at: t0 + .seconds(1), isLocal: isLocal)
+        #expect(engine.statistics.unanswered == ["10.0.9.9:80": 1])
+        let outcomes = engine.observe(hairpin(through: "10.0.9.9", port: 35221, id: 3), at: t0 + .seconds(1), isLocal: isLocal)
         guard case .updated(let report) = try #require(outcomes.first) else {
             Issue.record("expected an update, got \(outcomes)")
             return
         }
-        #expect(report.occurrences == 0)
-        #expect((report.evidence as? HairpinEvidence)?.unansweredFlows == 1)
-        #expect(engine.statistics.unanswered == ["10.0.9.9:80": 1])
+        #expect(report.occurrences == 1)
+        #expect((report.evidence as? HairpinEvidence)?.unansweredFlows == 2)
+        #expect(engine.statistics.flows == ["10.0.9.9:80": 2])
     }
 
     @Test func aQuietFrontendClosesOnTheMonotonicClockAndGivesBackItsLabel() throws {

@@ -88,39 +88,35 @@ public struct HairpinEngine: Sendable {
     public mutating func observe(_ events: [ConntrackEvent], at now: Instant, isLocal: (IPAddress) -> Bool) -> [Outcome] {
         var outcomes: [Outcome] = []
         for event in events {
-            guard let observation = detector.observe(event, at: now, isLocal: isLocal) else { continue }
-            if let outcome = apply(observation, at: now) { outcomes.append(outcome) }
+            guard let match = detector.observe(event, at: now, isLocal: isLocal) else { continue }
+            if let outcome = apply(match, at: now) { outcomes.append(outcome) }
         }
         statistics.tracked = detector.trackedCount
         return outcomes
     }
 
-    private mutating func apply(_ observation: HairpinDetector.Observation, at now: Instant) -> Outcome? {
-        switch observation {
-        case .hairpin(let match):
-            let frontend = match.frontend
-            statistics.flows[labels.label(for: frontend.description), default: 0] += 1
-            if var entry = open[frontend] {
-                entry.evidence.add(match)
-                entry.lastSeen = now
-                entry.flows += 1
-                open[frontend] = entry
-                return .updated(report(frontend, entry, occurrences: 1, match: match))
-            }
-            if open.count >= settings.maxFindings { return overflowed(match, at: now) }
-            var evidence = HairpinEvidence(frontend: frontend)
-            evidence.add(match)
-            let entry = Open(evidence: evidence, lastSeen: now, flows: 1)
-            open[frontend] = entry
-            return .opened(report(frontend, entry, occurrences: 1, match: match))
-        case .outcome(let frontend, let assured):
-            if !assured { statistics.unanswered[labels.label(for: frontend.description), default: 0] += 1 }
-            guard var entry = open[frontend] else { return nil }
-            entry.evidence.addOutcome(assured: assured)
+    /// A hairpin with evidence of harm: counted as hairpinned and as unanswered (its flow back
+    /// never became ASSURED, or its frontend never answered).
+    private mutating func apply(_ match: HairpinCorrelator.Match, at now: Instant) -> Outcome? {
+        let frontend = match.frontend
+        let label = labels.label(for: frontend.description)
+        statistics.flows[label, default: 0] += 1
+        statistics.unanswered[label, default: 0] += 1
+        if var entry = open[frontend] {
+            entry.evidence.add(match)
+            entry.evidence.addOutcome(assured: false)
             entry.lastSeen = now
+            entry.flows += 1
             open[frontend] = entry
-            return .updated(report(frontend, entry, occurrences: 0, match: nil))
+            return .updated(report(frontend, entry, occurrences: 1, match: match))
         }
+        if open.count >= settings.maxFindings { return overflowed(match, at: now) }
+        var evidence = HairpinEvidence(frontend: frontend)
+        evidence.add(match)
+        evidence.addOutcome(assured: false)
+        let entry = Open(evidence: evidence, lastSeen: now, flows: 1)
+        open[frontend] = entry
+        return .opened(report(frontend, entry, occurrences: 1, match: match))
     }
 
     private mutating func overflowed(_ match: HairpinCorrelator.Match, at now: Instant) -> Outcome {
