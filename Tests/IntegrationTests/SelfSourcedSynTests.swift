@@ -181,6 +181,40 @@ struct SelfSourcedSynDropTests {
         }
     }
 
+    /// Issue 13: a pod masqueraded to the node's address (Calico natOutgoing, flannel): the
+    /// returning SYN carries the node's address; the frontend is named through the reply tuple.
+    @Test func aMasqueradedPodsFrontendIsNamed() throws {
+        try withNamespaces(["inst", "lb", "pod"]) { nss in
+            let (instance, lb, pod) = (nss[0], nss[1], nss[2])
+            _ = try lab(instance, lb)
+            try instance.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            try instance.ip("link", "add", "vpod", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
+            try instance.ip("addr", "add", "169.254.1.1/32", "dev", "vpod")
+            try instance.ip("link", "set", "vpod", "up")
+            try instance.ip("route", "add", "10.244.0.2/32", "dev", "vpod", "scope", "link")
+            try pod.ip("addr", "add", "10.244.0.2/32", "dev", "eth0")
+            try pod.ip("link", "set", "eth0", "up")
+            try pod.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
+            try pod.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
+            try instance.nft(
+                "table ip podnat {\n chain post { type nat hook postrouting priority 100; ip saddr 10.244.0.2 oifname \"eth0\" masquerade; }\n}\n"
+            )
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: pod, name: "pod-client")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 2, every: 0.05) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "10.0.9.9:80", "named through the reply tuple, not unknown")
+            #expect((evidence["sourceEndpoints"] as? [String])?.first?.hasPrefix("10.0.1.10:") == true)
+        }
+    }
+
     /// Issue 17 item 6: an operator's table of the same name (a set and a drop chain) is never
     /// deleted; the agent says so and uses the counter.
     @Test func anOperatorsTableOfTheSameNameIsLeftAlone() throws {

@@ -93,6 +93,19 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(frontend?.description == "10.0.9.9:80")
     }
 
+    /// Issue 13: a pod masqueraded to the node's address: the node's address and port are only
+    /// in the flow's reply tuple.
+    @Test func theFrontendOfAMasqueradedPodIsFoundThroughTheReplyTuple() {
+        let (pod, node, frontend) = (IPAddress("10.244.0.2")!, IPAddress("10.0.1.10")!, IPAddress("10.0.9.9")!)
+        let masqueraded = ConntrackFlow(
+            family: .inet, id: 9,
+            original: FlowTuple(source: pod, destination: frontend, protocolNumber: .tcp, sourcePort: 35000, destinationPort: 80),
+            reply: FlowTuple(source: frontend, destination: node, protocolNumber: .tcp, sourcePort: 80, destinationPort: 61000))
+        let found = SelfSourcedSyn.frontend(of: syn("10.0.1.10", 61000, "10.0.1.10", 8080), among: [masqueraded], isLocal: isLocal)
+        #expect(found?.description == "10.0.9.9:80")
+        #expect(SelfSourcedSyn.frontend(of: syn("10.0.1.10", 35000, "10.0.1.10", 8080), among: [masqueraded], isLocal: isLocal) == nil)
+    }
+
     @Test func anUnansweredFlowWinsOverAnAnsweredOneAndTheNewestAmongEquals() {
         let flows = [
             flow(7, "10.0.1.10", 40000, "10.0.9.7", 80, replied: true), flow(5, "10.0.1.10", 40000, "10.0.9.5", 80),

@@ -90,7 +90,10 @@ final class SynProbe: SynProbeSource {
 
     func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow] {
         guard let conntrack else { return [] }
-        return try conntrack.flows(from: address, port: port, protocolNumber: protocolNumber)
+        let direct = try conntrack.flows(from: address, port: port, protocolNumber: protocolNumber)
+        let masqueraded = try conntrack.flows(replyingTo: address, port: port, protocolNumber: protocolNumber)
+        let known = Set(direct.compactMap(\.id))
+        return direct + masqueraded.filter { $0.id.map { !known.contains($0) } ?? true }
     }
 
     /// Deletes the table (only if it carries the agent's marker) and releases the log group:

@@ -10,7 +10,8 @@ protocol SynProbeSource: AnyObject {
     func verify() throws -> SynProbeCheck
     /// Waits a short while for logged packets and hands each to `body`.
     func receive(_ body: (NflogPacket) -> Void) throws(SynProbeReceiveError)
-    /// The node's flows from `address`:`port` (a kernel-filtered conntrack dump).
+    /// The node's flows from `address`:`port`, by their original tuple or (masqueraded pods) by
+    /// their reply tuple: kernel-filtered conntrack dumps.
     func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow]
     /// Deletes the table and releases the log group.
     func remove() throws

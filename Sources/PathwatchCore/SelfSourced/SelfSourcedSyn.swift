@@ -33,15 +33,18 @@ public struct SelfSourcedSyn: Sendable, Hashable {
 
     /// The frontend of a self-sourced SYN: the destination of the node's own outbound flow with
     /// the same source address and port, which a balancer that keeps the client address
-    /// returned to the node. Among several (a reused port), an unanswered one wins, then the
-    /// most recent (highest conntrack id).
+    /// returned to the node. The node's address and port are in the flow's original tuple, or
+    /// only in its reply tuple when a pod's flow was masqueraded to them. Among several (a
+    /// reused port), an unanswered one wins, then the most recent (highest conntrack id).
     public static func frontend(
         of header: IPPacketHeader, among flows: [ConntrackFlow], isLocal: (IPAddress) -> Bool
     ) -> Endpoint? {
         let candidates = flows.filter { flow in
-            let o = flow.original
-            return o.source == header.source && o.sourcePort == header.sourcePort && o.protocolNumber == header.protocolNumber
-                && o.destinationPort != nil && !isLocal(o.destination)
+            let (o, r) = (flow.original, flow.reply)
+            guard o.protocolNumber == header.protocolNumber, o.destinationPort != nil, !isLocal(o.destination) else { return false }
+            let direct = o.source == header.source && o.sourcePort == header.sourcePort
+            let masqueraded = r.destination == header.source && r.destinationPort == header.sourcePort
+            return direct || masqueraded
         }
         let best = candidates.max { a, b in
             let aUnanswered = !a.status.contains(.seenReply)
