@@ -27,7 +27,8 @@ enum GoldenHairpinScript {
         let local: Set<IPAddress> = ["10.0.1.10", "10.0.1.20", "10.0.1.21"].map { IPAddress($0)! }.reduce(into: []) { $0.insert($1) }
         // Pod hairpin: one unanswered, one answered, through 10.0.9.9:80.
         let hairpin = HairpinService(
-            settings: AgentConfig.HairpinSettings(), findings: findings, logger: logger, localEndpoints: { local },
+            settings: AgentConfig.HairpinSettings(), findings: findings, logger: logger,
+            localEndpoints: { LocalEndpoints(addresses: local) },
             clock: { times.instant }, wallClock: { times.date })
         hairpin.consume([
             ConntrackEvent(type: .new, flow: T.flow(1, "10.0.1.20", 35220, "10.0.9.9", 80)),
@@ -49,7 +50,7 @@ enum GoldenHairpinScript {
         let probing = SelfSourcedSynController(
             sources: .init(
                 installProbe: { probe }, martian: FakeMartianCounter(), interfaceName: { $0 == 2 ? "eth0" : nil },
-                localEndpoints: { local }),
+                localEndpoints: { LocalEndpoints(addresses: local) }),
             slice: SelfSourcedSynSlice(settings: AgentConfig.HairpinSettings()), logGroup: 196, findings: findings, logger: logger,
             wallClock: { times.date })
         probing.installIfDue(at: times.instant)
@@ -67,7 +68,8 @@ enum GoldenHairpinScript {
         // Counter mode: in_martian_src rises by 3.
         let counter = FakeMartianCounter()
         let counting = SelfSourcedSynController(
-            sources: .init(installProbe: nil, martian: counter, interfaceName: { _ in nil }, localEndpoints: { local }),
+            sources: .init(
+                installProbe: nil, martian: counter, interfaceName: { _ in nil }, localEndpoints: { LocalEndpoints(addresses: local) }),
             slice: SelfSourcedSynSlice(settings: AgentConfig.HairpinSettings()), logGroup: 196, findings: findings, logger: logger,
             wallClock: { times.date })
         times.set(8)

@@ -28,7 +28,8 @@ struct SelfSourcedSynControllerTests {
                         if installFails { throw FakeRefusal() }
                         return probe
                     } : nil,
-                martian: counter, interfaceName: { $0 == 2 ? "eth0" : nil }, localEndpoints: { [IPAddress("10.0.1.10")!] })
+                martian: counter, interfaceName: { $0 == 2 ? "eth0" : nil },
+                localEndpoints: { LocalEndpoints(addresses: [IPAddress("10.0.1.10")!]) })
             controller = SelfSourcedSynController(
                 sources: sources, slice: slice, logGroup: 196, findings: findings, logger: Logger(label: "test"),
                 wallClock: { Date(timeIntervalSince1970: 0) })

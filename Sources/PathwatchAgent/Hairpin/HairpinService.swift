@@ -10,7 +10,7 @@ import Synchronization
 public final class HairpinService: ConntrackEventConsumer {
     private let engine: Mutex<HairpinEngine>
     private let lastExpiry: Mutex<ContinuousClock.Instant>
-    private let localEndpoints: @Sendable () -> Set<IPAddress>
+    private let localEndpoints: @Sendable () -> LocalEndpoints
     private let findings: FindingsRegistry
     private let logger: Logger
     private let clock: @Sendable () -> ContinuousClock.Instant
@@ -20,7 +20,7 @@ public final class HairpinService: ConntrackEventConsumer {
     /// `wallClock` only the times the findings display.
     public init(
         settings: AgentConfig.HairpinSettings, findings: FindingsRegistry, logger: Logger,
-        localEndpoints: @escaping @Sendable () -> Set<IPAddress>,
+        localEndpoints: @escaping @Sendable () -> LocalEndpoints,
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
         engine = Mutex(HairpinEngine(settings: settings.engineSettings))
@@ -34,12 +34,13 @@ public final class HairpinService: ConntrackEventConsumer {
 
     /// The endpoints of the shared model, copied out under its lock.
     public convenience init(settings: AgentConfig.HairpinSettings, state: LiveNodeState, findings: FindingsRegistry, logger: Logger) {
-        self.init(settings: settings, findings: findings, logger: logger, localEndpoints: { state.read { $0.localEndpoints } })
+        let hosted = HostedEndpointsReader(state: state)
+        self.init(settings: settings, findings: findings, logger: logger, localEndpoints: { hosted.read() })
     }
 
     public func consume(_ batch: [ConntrackEvent]) {
         let now = clock()
-        let local = batch.contains { $0.type == .new } ? localEndpoints() : []
+        let local = batch.contains { $0.type == .new } ? localEndpoints() : LocalEndpoints()
         let outcomes = engine.withLock { $0.observe(batch, at: now, isLocal: { local.contains($0) }) }
         apply(outcomes)
         idle()

@@ -20,7 +20,7 @@ final class SelfSourcedSynController {
         /// Names an input interface by index (from the model).
         var interfaceName: (UInt32) -> String?
         /// The node-local endpoints, copied out of the model.
-        var localEndpoints: () -> Set<IPAddress>
+        var localEndpoints: () -> LocalEndpoints
     }
 
     /// The probe is retried this long after it could not be installed, and after it failed.

@@ -39,11 +39,12 @@ public final class SelfSourcedSynWatcher: Service {
 
     private func watch(_ thread: WatcherThread) {
         let (group, rate, state) = (UInt16(settings.probeLogGroup), settings.probeRatePerSecond, state)
+        let hosted = HostedEndpointsReader(state: state)
         let sources = SelfSourcedSynController.Sources(
             installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate) } : nil,
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
-            localEndpoints: { state.read { $0.localEndpoints } })
+            localEndpoints: { hosted.read() })
         let controller = SelfSourcedSynController(
             sources: sources, slice: slice, logGroup: settings.probeLogGroup, findings: findings, logger: logger)
         let clock = ContinuousClock()

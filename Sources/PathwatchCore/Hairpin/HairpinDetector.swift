@@ -5,12 +5,16 @@ import Netlink
 /// The correlator pairs an outbound flow `S:p → F` with a flow `S:p → L` back to this node. That
 /// pairing alone is not a hairpin: Linux reuses an ephemeral port for different destinations,
 /// gossip speaks from a fixed port, and a hairpin whose replies come back works. A pair becomes
-/// a hairpin only with evidence of harm:
+/// a hairpin only with evidence of harm, while the outbound flow through the frontend has never
+/// been answered (`SEEN_REPLY`: a frontend that answered is a working connection that only
+/// shared the source port):
 ///
-/// - the flow back to this node is reset (TCP `CLOSE`) or ends without ever being ASSURED, or
-///   the outbound flow through the frontend ends without an answer,
-/// - while the outbound flow has never been answered (`SEEN_REPLY`): a frontend that answered
-///   is a working connection that happened to share the source port.
+/// - TCP: the flow back to this node is reset (`CLOSE`) or ends without ever being ASSURED, or
+///   the outbound flow ends unanswered, or the flow back has not seen a single reply after
+///   ``unansweredFor`` (pods on one bridge answer each other past the node's conntrack, so
+///   there may be no reset to see);
+/// - UDP and others, where one-way traffic is normal: the local target answered (its replies
+///   went to a socket that was talking to the frontend) and one of the two flows ended.
 ///
 /// A pair whose outbound flow is answered, or whose flow back becomes ASSURED, is dropped.
 /// Pure and clock-injected; bounded like the correlator.
@@ -18,6 +22,9 @@ public struct HairpinDetector: Sendable {
     private struct Candidate {
         var match: HairpinCorrelator.Match
         var since: ContinuousClock.Instant
+        /// The flow back to this node saw a reply (a SYN-ACK from the local target).
+        var backAnswered = false
+        var isTCP: Bool { match.protocolNumber == .tcp }
     }
 
     public private(set) var correlator: HairpinCorrelator
@@ -29,6 +36,9 @@ public struct HairpinDetector: Sendable {
     /// A pair that saw neither harm nor an answer for this long is forgotten (its events were
     /// lost in an overrun, say).
     public static let candidateLifetime = Duration.seconds(600)
+    /// A working connection is answered within milliseconds; a SYN unanswered for this long has
+    /// been retransmitted twice.
+    public static let unansweredFor = Duration.seconds(3)
 
     public init(window: Duration, capacity: Int) {
         correlator = HairpinCorrelator(window: window, capacity: capacity)
@@ -54,17 +64,20 @@ public struct HairpinDetector: Sendable {
                 // The outbound leg: answered means a reused port; dying unanswered is harm.
                 if flow.status.contains(.seenReply) {
                     drop(hairpinID)
-                } else if ended {
+                } else if ended, let candidate = candidates[hairpinID], candidate.isTCP || candidate.backAnswered {
                     return confirm(hairpinID)
                 }
                 return nil
             }
-            guard candidates[id] != nil else { return nil }
+            guard var candidate = candidates[id] else { return nil }
             if flow.status.contains(.assured) {
                 drop(id)
                 return nil
             }
-            if ended || flow.tcpState == .close { return confirm(id) }
+            if flow.status.contains(.seenReply) { candidate.backAnswered = true }
+            candidates[id] = candidate
+            if candidate.isTCP ? (ended || flow.tcpState == .close) : (ended && candidate.backAnswered) { return confirm(id) }
+            if ended { drop(id) }
             return nil
         }
     }
@@ -91,11 +104,20 @@ public struct HairpinDetector: Sendable {
         }
     }
 
-    /// Forgets outbound flows older than the window and pairs older than their lifetime; call
-    /// now and then when traffic is quiet.
-    public mutating func expire(at now: ContinuousClock.Instant) {
+    /// Forgets outbound flows older than the window and pairs older than their lifetime, and
+    /// returns the TCP pairs whose flow back stayed unanswered for ``unansweredFor``; call about
+    /// once a second, also when traffic is quiet.
+    public mutating func expire(at now: ContinuousClock.Instant) -> [HairpinCorrelator.Match] {
         correlator.expire(before: now - correlator.window)
-        for (id, candidate) in candidates where now - candidate.since > Self.candidateLifetime { drop(id) }
+        var confirmed: [HairpinCorrelator.Match] = []
+        for (id, candidate) in candidates {
+            if now - candidate.since > Self.candidateLifetime {
+                drop(id)
+            } else if candidate.isTCP, !candidate.backAnswered, now - candidate.since >= Self.unansweredFor, let match = confirm(id) {
+                confirmed.append(match)
+            }
+        }
         if order.count > 2 * candidates.count + 64 { order = order.filter { candidates[$0] != nil } }
+        return confirmed.sorted { $0.time < $1.time }
     }
 }

@@ -135,12 +135,12 @@ public struct HairpinEngine: Sendable {
         Report(key: .frontend(frontend), summary: entry.evidence.summary, evidence: entry.evidence, occurrences: occurrences, match: match)
     }
 
-    /// Forgets stale flows and closes findings quiet for `settings.quiet`, giving back their
-    /// label slots (their series go with them).
+    /// Forgets stale flows, reports pairs that stayed unanswered (see ``HairpinDetector``), and
+    /// closes findings quiet for `settings.quiet`, giving back their label slots (their series
+    /// go with them).
     public mutating func expire(at now: Instant) -> [Outcome] {
-        detector.expire(at: now)
+        var closed: [Outcome] = detector.expire(at: now).compactMap { apply($0, at: now) }
         statistics.tracked = detector.trackedCount
-        var closed: [Outcome] = []
         for (frontend, entry) in open where now - entry.lastSeen > settings.quiet {
             open.removeValue(forKey: frontend)
             let label = frontend.description
