@@ -157,7 +157,7 @@ struct SelfSourcedSynDropTests {
             #expect(eventually(within: 3) { second.log.contains("cannot install the self-sourced SYN probe") }, "log:\n\(second.log)")
             #expect(try second.get("/readyz").body.contains("self-sourced SYN detection: counter"))
             #expect(try second.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "counter"]) == 1)
-            #expect(probeTable(instance).components(separatedBy: "log group 196").count == 2, "the first agent's rule, once")
+            #expect(probeTable(instance).components(separatedBy: "log group 196").count == 3, "the first agent's two rules, once each")
         }
     }
 
@@ -215,6 +215,32 @@ struct SelfSourcedSynDropTests {
         }
     }
 
+    /// Issue 13: the node's own DNS through a UDP balancer that keeps the client address (for UDP
+    /// it cannot be turned off): the datagram comes back with the node's address and is dropped.
+    @Test func aUDPInstanceHairpinIsNamed() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            try lb.nft(
+                "table ip lbudp {\n chain pre { type nat hook prerouting priority -100; ip daddr 10.0.9.9 udp dport 53 dnat to 10.0.1.10:5353; }\n}\n"
+            )
+            try instance.activateConntrack()
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            _ = try? instance.exec(["socat", "-T1", "-", "UDP4:10.0.9.9:53"], input: "query\n", check: false)
+            #expect(
+                try eventually(within: 2, every: 0.05) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["protocol"] as? String == "udp")
+            #expect(evidence["frontend"] as? String == "10.0.9.9:53")
+            #expect(evidence["localTargets"] as? [String] == ["10.0.1.10:5353"])
+            #expect(try eventually(within: 2) { (try agent.metrics().value("pathwatch_self_sourced_udp_drops_total") ?? 0) >= 1 })
+        }
+    }
+
     /// Issue 17 item 6: an operator's table of the same name (a set and a drop chain) is never
     /// deleted; the agent says so and uses the counter.
     @Test func anOperatorsTableOfTheSameNameIsLeftAlone() throws {
@@ -247,8 +273,9 @@ struct SelfSourcedSynDropTests {
             defer { agent.stop() }
             try agent.waitUntilReady()
             #expect(try eventually(within: 3) { try probeMode(agent) })
+            // Both rules as they were, but the TCP one logs to group 7.
             try instance.nft(
-                "flush chain inet pathwatch selfsourced_syn\nadd rule inet pathwatch selfsourced_syn iif != \"lo\" tcp flags & (syn | ack) == syn fib saddr type local counter limit rate 100/second log group 7 snaplen 128 comment \"\(SynProbeRuleComment.text)\"\n"
+                "flush chain inet pathwatch selfsourced_syn\nadd rule inet pathwatch selfsourced_syn iif != \"lo\" tcp flags & (syn | ack) == syn fib saddr type local counter limit rate 100/second log group 7 snaplen 128 comment \"\(SynProbeRuleComment.text)\"\nadd rule inet pathwatch selfsourced_syn iif != \"lo\" meta l4proto udp fib saddr type local counter limit rate 100/second log group 196 snaplen 128 comment \"\(SynProbeRuleComment.udp)\"\n"
             )
             #expect(
                 eventually(within: 3) { probeTable(instance).contains("log group 196") && !probeTable(instance).contains("log group 7 ") },
@@ -262,4 +289,5 @@ struct SelfSourcedSynDropTests {
 /// link the agent).
 enum SynProbeRuleComment {
     static let text = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
+    static let udp = "pathwatch: UDP with a local source address arriving from outside (instance hairpin)"
 }

@@ -32,6 +32,10 @@ struct SynProbeLogicTests: ConfigParsing {
     @Test func theRuleIsTheOneInTheDesignBrief() {
         let names = SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100).map(\.name)
         #expect(names == ["meta", "cmp", "meta", "cmp", "payload", "bitwise", "cmp", "fib", "cmp", "counter", "limit", "log"])
+        #expect(
+            SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 100).map(\.name) == [
+                "meta", "cmp", "meta", "cmp", "fib", "cmp", "counter", "limit", "log",
+            ])
         let rule = SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100)
         #expect(rule.contains(.log(group: 196, snapLength: SynProbeRule.snapLength, prefix: nil)))
         #expect(rule.contains(.limit(rate: 100, unitSeconds: 1, burst: 5)))
@@ -53,17 +57,20 @@ struct SynProbeLogicTests: ConfigParsing {
             }
         }
         let ours = try dumped(SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
-        #expect(SynProbeRule.isInstalled([ours], logGroup: 196, ratePerSecond: 100))
+        let oursUDP = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.udpRuleComment)
+        #expect(SynProbeRule.isInstalled([ours, oursUDP], logGroup: 196, ratePerSecond: 100))
         #expect(!SynProbeRule.isInstalled([], logGroup: 196, ratePerSecond: 100), "flushed")
-        #expect(!SynProbeRule.isInstalled([ours, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
+        #expect(!SynProbeRule.isInstalled([ours], logGroup: 196, ratePerSecond: 100), "the UDP rule is missing")
+        #expect(!SynProbeRule.isInstalled([oursUDP, ours], logGroup: 196, ratePerSecond: 100), "out of order")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
         let foreign = try dumped([.counter], comment: nil)
-        #expect(!SynProbeRule.isInstalled([foreign], logGroup: 196, ratePerSecond: 100))
+        #expect(!SynProbeRule.isInstalled([ours, foreign], logGroup: 196, ratePerSecond: 100))
         // Issue 17 item 6: a second agent rewrote the rule to its own log group; the names and
         // the comment are unchanged, the values are not.
         let rewritten = try dumped(SynProbeRule.expressions(logGroup: 7, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
-        #expect(!SynProbeRule.isInstalled([rewritten], logGroup: 196, ratePerSecond: 100), "another log group")
-        let faster = try dumped(SynProbeRule.expressions(logGroup: 196, ratePerSecond: 5), comment: SynProbeRule.ruleComment)
-        #expect(!SynProbeRule.isInstalled([faster], logGroup: 196, ratePerSecond: 100), "another rate")
+        #expect(!SynProbeRule.isInstalled([rewritten, oursUDP], logGroup: 196, ratePerSecond: 100), "another log group")
+        let faster = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 5), comment: SynProbeRule.udpRuleComment)
+        #expect(!SynProbeRule.isInstalled([ours, faster], logGroup: 196, ratePerSecond: 100), "another rate")
         #expect(ours.values.logGroup == 196)
         #expect(ours.values.compareData.count == 4)
     }
@@ -125,11 +132,20 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(evidence.summary.contains("could not name"))
     }
 
-    @Test func onlySynsWithPortsAreObservations() {
+    @Test func onlySynsAndDatagramsWithPortsAreObservations() throws {
         var synAck = syn("10.0.1.10", 40000, "10.0.1.10", 8080)
         synAck.tcpFlags = 0x12
         #expect(SelfSourcedSyn(packet: NflogPacket(family: .inet, group: 196, header: synAck), frontend: nil, interface: nil) == nil)
         #expect(SelfSourcedSyn(packet: NflogPacket(family: .inet, group: 196, header: nil), frontend: nil, interface: nil) == nil)
+        let datagram = IPPacketHeader(
+            source: IPAddress("10.0.1.10")!, destination: IPAddress("10.0.1.10")!, protocolNumber: .udp, sourcePort: 41000,
+            destinationPort: 5353)
+        let udp = try #require(
+            SelfSourcedSyn(packet: NflogPacket(family: .inet, group: 196, header: datagram), frontend: nil, interface: nil))
+        var evidence = SelfSourcedSynEvidence(frontend: nil, detection: "probe")
+        evidence.add(udp)
+        #expect(JSONValue(encoding: evidence).objectMembers["protocol"] == .string("udp"))
+        #expect(evidence.summary.hasPrefix("UDP datagrams this node sent"))
     }
 
     @Test func evidenceNamesEverythingAndStaysBounded() throws {

@@ -104,6 +104,7 @@ final class SelfSourcedSynController {
                 let check = try active.verify()
                 slice.update { _, s in
                     s.drops += check.matched
+                    s.udpDrops += check.matchedUDP
                     if check.reinstalled { s.probeReinstalls += 1 }
                 }
                 if check.reinstalled {
@@ -170,7 +171,7 @@ final class SelfSourcedSynController {
     }
 
     private func handle(_ packet: NflogPacket, probe: any SynProbeSource, at now: Instant) {
-        guard packet.group == logGroup, let header = packet.header, header.isTCPSyn else { return }
+        guard packet.group == logGroup, let header = packet.header, header.isTCPSyn || header.protocolNumber == .udp else { return }
         let interface = packet.inputInterface.flatMap(sources.interfaceName)
         let frontend = self.frontend(of: header, probe: probe, at: now)
         guard let syn = SelfSourcedSyn(packet: packet, frontend: frontend, interface: interface) else { return }

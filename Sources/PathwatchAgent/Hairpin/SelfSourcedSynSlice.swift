@@ -7,6 +7,8 @@ public final class SelfSourcedSynSlice: Sendable {
     public struct Statistics: Sendable, Equatable {
         /// SYNs dropped: the probe rule's matches, or rises of the counter in counter mode.
         public var drops: UInt64 = 0
+        /// UDP datagrams with a local source arriving from outside (the probe's UDP rule).
+        public var udpDrops: UInt64 = 0
         public var probePackets: UInt64 = 0
         public var probeReinstalls: UInt64 = 0
         public var probeLost: UInt64 = 0
@@ -51,6 +53,11 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
             help:
                 "SYNs dropped because their source is one of this node's own addresses (instance hairpin). Probe mode: every match of the probe's nftables rule; counter mode: the rise of in_martian_src, kernel-wide.",
             value: s.drops)
+        page.counter(
+            "pathwatch_self_sourced_udp_drops_total",
+            help:
+                "UDP datagrams dropped because their source is one of this node's own addresses (instance hairpin over UDP): every match of the probe's UDP rule.",
+            value: s.udpDrops)
         page.counter(
             "pathwatch_martian_source_packets_total",
             help:

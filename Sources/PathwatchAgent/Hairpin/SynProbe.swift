@@ -16,7 +16,8 @@ final class SynProbe: SynProbeSource {
     let conntrackError: (any Error)?
     private let group: UInt16
     private let rate: Int
-    private var lastCounter: UInt64 = 0
+    /// The rules' counters at the last check (TCP, UDP).
+    private var lastCounters: [UInt64] = [0, 0]
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
@@ -54,28 +55,29 @@ final class SynProbe: SynProbeSource {
         case .replace(let handle): messages = [.deleteNfTable(family: family, handle: handle), fresh]
         case .refuse(let reason): throw SynProbeOwnershipError(description: reason)
         }
-        messages += [
-            .newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook),
-            .newNfRule(
-                family: family, table: SynProbeRule.table, chain: SynProbeRule.chain,
-                expressions: SynProbeRule.expressions(logGroup: group, ratePerSecond: rate), comment: SynProbeRule.ruleComment),
-        ]
+        messages.append(.newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook))
+        for rule in SynProbeRule.rules(logGroup: group, ratePerSecond: rate) {
+            messages.append(
+                .newNfRule(
+                    family: family, table: SynProbeRule.table, chain: SynProbeRule.chain, expressions: rule.expressions,
+                    comment: rule.comment))
+        }
         try tables.commit(messages, "install nftables table inet \(SynProbeRule.table)")
-        lastCounter = 0
+        lastCounters = [0, 0]
     }
 
     /// Checks the table is still exactly the agent's; recreates it if not. Returns whether it
     /// had to, and how many SYNs the rule matched since the last check.
     func verify() throws -> SynProbeCheck {
         let rules = try tables.rules(family: SynProbeRule.family, table: SynProbeRule.table, chain: SynProbeRule.chain)
-        guard SynProbeRule.isInstalled(rules, logGroup: group, ratePerSecond: rate), let rule = rules.first else {
+        guard SynProbeRule.isInstalled(rules, logGroup: group, ratePerSecond: rate) else {
             try install()
-            return SynProbeCheck(reinstalled: true, matched: 0)
+            return SynProbeCheck(reinstalled: true, matched: 0, matchedUDP: 0)
         }
-        let counted = rule.counterPackets ?? lastCounter
-        let matched = counted >= lastCounter ? counted - lastCounter : counted
-        lastCounter = counted
-        return SynProbeCheck(reinstalled: false, matched: matched)
+        let counted = rules.map { $0.counterPackets ?? 0 }
+        let matched = zip(counted, lastCounters).map { now, last in now >= last ? now - last : now }
+        lastCounters = counted
+        return SynProbeCheck(reinstalled: false, matched: matched[0], matchedUDP: matched[1])
     }
 
     /// Waits up to 250 ms for logged packets and hands each to `body`.

@@ -20,8 +20,10 @@ protocol SynProbeSource: AnyObject {
 struct SynProbeCheck: Equatable {
     /// The table was missing or changed and was recreated.
     var reinstalled: Bool
-    /// SYNs the rule matched since the last check (its counter).
+    /// SYNs the TCP rule matched since the last check (its counter).
     var matched: UInt64
+    /// Datagrams the UDP rule matched since the last check.
+    var matchedUDP: UInt64 = 0
 }
 
 enum SynProbeReceiveError: Error {

@@ -13,8 +13,14 @@ public struct SelfSourcedSyn: Sendable, Hashable {
     public var interface: String?
     /// The sender's link-layer address: the balancer or the router in front of it.
     public var senderMAC: String?
+    /// TCP (a SYN) or UDP (any datagram).
+    public var protocolNumber: IPProtocolNumber
 
-    public init(source: Endpoint, target: Endpoint, frontend: Endpoint?, interface: String?, senderMAC: String?) {
+    public init(
+        source: Endpoint, target: Endpoint, frontend: Endpoint?, interface: String?, senderMAC: String?,
+        protocolNumber: IPProtocolNumber = .tcp
+    ) {
+        self.protocolNumber = protocolNumber
         self.source = source
         self.target = target
         self.frontend = frontend
@@ -22,13 +28,16 @@ public struct SelfSourcedSyn: Sendable, Hashable {
         self.senderMAC = senderMAC
     }
 
-    /// Builds the observation from a logged packet; nil unless it is a TCP SYN with ports.
+    /// Builds the observation from a logged packet; nil unless it is a TCP SYN or a UDP
+    /// datagram, with ports.
     public init?(packet: NflogPacket, frontend: Endpoint?, interface: String?) {
-        guard let header = packet.header, header.isTCPSyn, let sourcePort = header.sourcePort, let targetPort = header.destinationPort
+        guard let header = packet.header, header.isTCPSyn || header.protocolNumber == .udp, let sourcePort = header.sourcePort,
+            let targetPort = header.destinationPort
         else { return nil }
         self.init(
             source: Endpoint(address: header.source, port: sourcePort), target: Endpoint(address: header.destination, port: targetPort),
-            frontend: frontend, interface: interface, senderMAC: packet.hardwareAddress.flatMap(Link.macString))
+            frontend: frontend, interface: interface, senderMAC: packet.hardwareAddress.flatMap(Link.macString),
+            protocolNumber: header.protocolNumber)
     }
 
     /// The frontend of a self-sourced SYN: the destination of the node's own outbound flow with

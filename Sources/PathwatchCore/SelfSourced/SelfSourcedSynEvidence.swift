@@ -11,6 +11,8 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
     public private(set) var samples: [String] = []
     /// How the SYNs were seen (the probe's table and log group).
     public private(set) var detection: String
+    /// `tcp`, or `udp` for datagrams (the instance hairpin over UDP).
+    public private(set) var protocolName = "tcp"
     public static let listLimit = 5
 
     public init(frontend: SelfSourcedSyn.Endpoint?, detection: String) {
@@ -20,6 +22,7 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
 
     public mutating func add(_ syn: SelfSourcedSyn) {
         loggedSyns += 1
+        protocolName = syn.protocolNumber == .udp ? "udp" : "tcp"
         sources.appendOnce(syn.source.description, limit: Self.listLimit)
         targets.appendOnce(syn.target.description, limit: Self.listLimit)
         if let interface = syn.interface { interfaces.appendOnce(interface, limit: Self.listLimit) }
@@ -32,8 +35,9 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
         let through =
             frontend.map { "through frontend \($0)" }
             ?? "through a frontend conntrack could not name (no outbound flow with the same source port)"
+        let what = protocolName == "udp" ? "UDP datagrams" : "SYNs"
         return
-            "SYNs this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", "))) and fail (IPv4 drops them as martian sources; over IPv6 the answer goes to the wrong socket): the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
+            "\(what) this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", "))) and fail (IPv4 drops them as martian sources; over IPv6 the answer goes to the wrong socket): the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -45,7 +49,7 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         // An unnamed frontend is an explicit null: readers test for it.
         try container.encode(frontend, forKey: .frontend)
-        try container.encode("tcp", forKey: .protocolName)
+        try container.encode(protocolName, forKey: .protocolName)
         try container.encode(sources, forKey: .sourceEndpoints)
         try container.encode(targets, forKey: .localTargets)
         try container.encode(interfaces, forKey: .interfaces)
