@@ -51,7 +51,7 @@ public struct DetectionParts: Sendable {
         services.append(
             SelfSourcedSynWatcher(
                 settings: config.hairpin, installProbe: installProbe, state: state, slice: selfSourcedSyn, findings: findings,
-                logger: logger))
+                logger: logger, podHairpin: hairpin))
         if config.paths.enabled {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }

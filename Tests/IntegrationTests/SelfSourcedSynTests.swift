@@ -241,6 +241,35 @@ struct SelfSourcedSynDropTests {
         }
     }
 
+    /// Issue 13: strict reverse-path filtering (RHEL-family images, CIS hardening): the pod's SYN
+    /// that the balancer sends back arrives on the uplink with the pod's address and is dropped
+    /// in routing before conntrack confirms it. The probe's reverse-path rule sees it first.
+    @Test func aPodHairpinUnderStrictReversePathFilteringIsNamed() throws {
+        try withNamespaces(HairpinTests.labels) { nss in
+            let lab = try HairpinLab(nss, backend: .podB)
+            try lab.node.exec(["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1", "net.ipv4.conf.lb0.rp_filter=1"])
+            let listener = try BackgroundProcess(
+                ["socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo hello"], in: lab.podB, name: "listener")
+            defer { listener.stop() }
+            let agent = try AgentProcess(in: lab.node)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: lab.podA, name: "client")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 1.5, every: 0.05) { try agent.findings(kind: "hairpin").count == 1 }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "hairpin").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "10.0.9.9:80")
+            #expect(evidence["localTargets"] as? [String] == ["10.0.1.21:8080"])
+            #expect((evidence["origin"] as? String)?.contains("reverse-path check") == true, "\(evidence)")
+            #expect((evidence["origin"] as? String)?.contains("lb0") == true, "\(evidence)")
+            #expect(try agent.findings(kind: "self_sourced_syn_drop").isEmpty, "the node's own address is not involved")
+        }
+    }
+
     /// Issue 17 item 6: an operator's table of the same name (a set and a drop chain) is never
     /// deleted; the agent says so and uses the counter.
     @Test func anOperatorsTableOfTheSameNameIsLeftAlone() throws {
@@ -273,9 +302,13 @@ struct SelfSourcedSynDropTests {
             defer { agent.stop() }
             try agent.waitUntilReady()
             #expect(try eventually(within: 3) { try probeMode(agent) })
-            // Both rules as they were, but the TCP one logs to group 7.
+            // Every rule as it was, but the TCP one replaced (same handle place) to log to group 7.
+            let listing = try instance.exec(["nft", "-a", "list", "chain", "inet", "pathwatch", "selfsourced_syn"])
+            let tcpLine = try #require(
+                listing.split(separator: "\n").first { $0.contains("tcp flags") && $0.contains("fib saddr type local") })
+            let handle = try #require(tcpLine.components(separatedBy: "# handle ").last?.trimmingCharacters(in: .whitespaces))
             try instance.nft(
-                "flush chain inet pathwatch selfsourced_syn\nadd rule inet pathwatch selfsourced_syn iif != \"lo\" tcp flags & (syn | ack) == syn fib saddr type local counter limit rate 100/second log group 7 snaplen 128 comment \"\(SynProbeRuleComment.text)\"\nadd rule inet pathwatch selfsourced_syn iif != \"lo\" meta l4proto udp fib saddr type local counter limit rate 100/second log group 196 snaplen 128 comment \"\(SynProbeRuleComment.udp)\"\n"
+                "replace rule inet pathwatch selfsourced_syn handle \(handle) iif != \"lo\" tcp flags & (syn | ack) == syn fib saddr type local counter limit rate 100/second log group 7 snaplen 128 comment \"\(SynProbeRuleComment.text)\"\n"
             )
             #expect(
                 eventually(within: 3) { probeTable(instance).contains("log group 196") && !probeTable(instance).contains("log group 7 ") },

@@ -15,6 +15,7 @@ struct SelfSourcedSynControllerTests {
         let probe = FakeSynProbe()
         let counter = FakeMartianCounter()
         var installs = 0
+        var podHairpins: [(HairpinCorrelator.Match, String)] = []
         var installFails = false
         let slice = SelfSourcedSynSlice(settings: AgentConfig.HairpinSettings())
         let findings = FindingsRegistry()
@@ -29,7 +30,8 @@ struct SelfSourcedSynControllerTests {
                         return probe
                     } : nil,
                 martian: counter, interfaceName: { $0 == 2 ? "eth0" : nil },
-                localEndpoints: { LocalEndpoints(addresses: [IPAddress("10.0.1.10")!]) })
+                localEndpoints: { LocalEndpoints(addresses: [IPAddress("10.0.1.10")!, IPAddress("10.0.1.20")!]) },
+                podHairpin: { [unowned self] match, origin in podHairpins.append((match, origin)) })
             controller = SelfSourcedSynController(
                 sources: sources, slice: slice, logGroup: 196, findings: findings, logger: Logger(label: "test"),
                 wallClock: { Date(timeIntervalSince1970: 0) })
@@ -140,5 +142,33 @@ struct SelfSourcedSynControllerTests {
         h.turn(at: t0)
         h.controller.shutdown()
         #expect(h.probe.removed)
+    }
+
+    /// Issue 13: a pod's SYN dropped by the strict reverse-path check goes to the hairpin slice,
+    /// with the frontend its pod was talking to; a foreign source's does not.
+    @Test func aReversePathDropFromAPodIsAHairpinAndAForeignOneIsNot() {
+        let h = Harness()
+        let (pod, frontend) = (IPAddress("10.0.1.20")!, IPAddress("10.0.9.9")!)
+        h.probe.flows = [
+            ConntrackFlow(
+                family: .inet, id: 3,
+                original: FlowTuple(source: pod, destination: frontend, protocolNumber: .tcp, sourcePort: 35220, destinationPort: 80),
+                reply: FlowTuple(source: frontend, destination: pod, protocolNumber: .tcp, sourcePort: 80, destinationPort: 35220))
+        ]
+        func dropped(_ source: String) -> NflogPacket {
+            NflogPacket(
+                family: .inet, group: 196, prefix: SynProbeRule.reversePathPrefix, inputInterface: 2,
+                header: IPPacketHeader(
+                    source: IPAddress(source)!, destination: IPAddress("10.0.1.21")!, protocolNumber: .tcp, sourcePort: 35220,
+                    destinationPort: 8080, tcpFlags: 0x02))
+        }
+        h.probe.packets = [dropped("10.0.1.20"), dropped("192.0.2.9")]
+        h.turn(at: t0)
+        #expect(h.podHairpins.count == 1)
+        #expect(h.podHairpins.first?.0.frontend.description == "10.0.9.9:80")
+        #expect(h.podHairpins.first?.0.localTarget.description == "10.0.1.21:8080")
+        #expect(h.podHairpins.first?.1.contains("reverse-path check") == true)
+        #expect(h.podHairpins.first?.1.contains("eth0") == true)
+        #expect(h.findings.snapshot().isEmpty, "not a self-sourced SYN of the node's own address")
     }
 }

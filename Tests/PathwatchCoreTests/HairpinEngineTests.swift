@@ -106,4 +106,30 @@ struct HairpinEngineTests {
         #expect(engine.statistics.overflowFlows == 1997)
         #expect(engine.statistics.flows.count <= 21, "labels stay bounded")
     }
+
+    /// The probe logs every retransmitted SYN of a hairpin conntrack reports once: one
+    /// connection, counted once, its evidence saying where the packet was seen.
+    @Test func theProbeAndConntrackCountOneConnectionOnce() throws {
+        var engine = HairpinEngine(settings: Self.settings())
+        _ = engine.observe(hairpin(through: "10.0.9.9", port: 35220, id: 1), at: t0, isLocal: isLocal)
+        let match = HairpinCorrelator.Match(
+            frontend: HairpinCorrelator.Endpoint(address: IPAddress("10.0.9.9")!, port: 80),
+            source: HairpinCorrelator.Endpoint(address: IPAddress("10.0.1.20")!, port: 35220),
+            localTarget: HairpinCorrelator.Endpoint(address: IPAddress("10.0.1.21")!, port: 8080), protocolNumber: .tcp,
+            hairpinFlowID: nil, time: t0)
+        for retransmit in 1...3 {
+            _ = engine.observedDrop(match, origin: "probe: on eth1", at: t0 + .seconds(retransmit))
+        }
+        #expect(engine.statistics.flows == ["10.0.9.9:80": 1])
+        var other = match
+        other.source.port = 35221
+        let outcome = engine.observedDrop(other, origin: "probe: on eth1", at: t0 + .seconds(5))
+        guard case .updated(let report) = try #require(outcome) else {
+            Issue.record("expected an update")
+            return
+        }
+        #expect(engine.statistics.flows == ["10.0.9.9:80": 2], "another connection counts")
+        #expect((report.evidence as? HairpinEvidence)?.hairpinnedFlows == 2)
+        #expect(JSONValue(encoding: report.evidence).objectMembers["origin"] == .string("probe: on eth1"))
+    }
 }

@@ -58,19 +58,21 @@ struct SynProbeLogicTests: ConfigParsing {
         }
         let ours = try dumped(SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
         let oursUDP = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.udpRuleComment)
-        #expect(SynProbeRule.isInstalled([ours, oursUDP], logGroup: 196, ratePerSecond: 100))
+        let oursRPF = try dumped(
+            SynProbeRule.reversePathExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.reversePathRuleComment)
+        #expect(SynProbeRule.isInstalled([ours, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100))
         #expect(!SynProbeRule.isInstalled([], logGroup: 196, ratePerSecond: 100), "flushed")
-        #expect(!SynProbeRule.isInstalled([ours], logGroup: 196, ratePerSecond: 100), "the UDP rule is missing")
-        #expect(!SynProbeRule.isInstalled([oursUDP, ours], logGroup: 196, ratePerSecond: 100), "out of order")
-        #expect(!SynProbeRule.isInstalled([ours, oursUDP, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP], logGroup: 196, ratePerSecond: 100), "a rule is missing")
+        #expect(!SynProbeRule.isInstalled([oursUDP, ours, oursRPF], logGroup: 196, ratePerSecond: 100), "out of order")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP, oursRPF, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
         let foreign = try dumped([.counter], comment: nil)
-        #expect(!SynProbeRule.isInstalled([ours, foreign], logGroup: 196, ratePerSecond: 100))
+        #expect(!SynProbeRule.isInstalled([ours, foreign, oursRPF], logGroup: 196, ratePerSecond: 100))
         // Issue 17 item 6: a second agent rewrote the rule to its own log group; the names and
         // the comment are unchanged, the values are not.
         let rewritten = try dumped(SynProbeRule.expressions(logGroup: 7, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
-        #expect(!SynProbeRule.isInstalled([rewritten, oursUDP], logGroup: 196, ratePerSecond: 100), "another log group")
+        #expect(!SynProbeRule.isInstalled([rewritten, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100), "another log group")
         let faster = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 5), comment: SynProbeRule.udpRuleComment)
-        #expect(!SynProbeRule.isInstalled([ours, faster], logGroup: 196, ratePerSecond: 100), "another rate")
+        #expect(!SynProbeRule.isInstalled([ours, faster, oursRPF], logGroup: 196, ratePerSecond: 100), "another rate")
         #expect(ours.values.logGroup == 196)
         #expect(ours.values.compareData.count == 4)
     }

@@ -57,6 +57,13 @@ public final class HairpinService: ConntrackEventConsumer {
         if due { apply(engine.withLock { $0.expire(at: now) }) }
     }
 
+    /// A pod hairpin the self-sourced SYN probe saw die before conntrack confirmed it.
+    public func probeSaw(_ match: HairpinCorrelator.Match, origin: String) {
+        let now = clock()
+        let outcome = engine.withLock { $0.observedDrop(match, origin: origin, at: now) }
+        apply(outcome.map { [$0] } ?? [])
+    }
+
     /// What the collector serves.
     public var statistics: HairpinEngine.Statistics { engine.withLock { $0.statistics } }
 

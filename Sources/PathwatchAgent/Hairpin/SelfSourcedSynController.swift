@@ -21,6 +21,8 @@ final class SelfSourcedSynController {
         var interfaceName: (UInt32) -> String?
         /// The node-local endpoints, copied out of the model.
         var localEndpoints: () -> LocalEndpoints
+        /// Where a pod hairpin seen by the reverse-path rule goes (the hairpin slice).
+        var podHairpin: ((HairpinCorrelator.Match, _ origin: String) -> Void)? = nil
     }
 
     /// The probe is retried this long after it could not be installed, and after it failed.
@@ -105,6 +107,7 @@ final class SelfSourcedSynController {
                 slice.update { _, s in
                     s.drops += check.matched
                     s.udpDrops += check.matchedUDP
+                    s.reversePathSyns += check.matchedReversePath
                     if check.reinstalled { s.probeReinstalls += 1 }
                 }
                 if check.reinstalled {
@@ -173,6 +176,10 @@ final class SelfSourcedSynController {
     private func handle(_ packet: NflogPacket, probe: any SynProbeSource, at now: Instant) {
         guard packet.group == logGroup, let header = packet.header, header.isTCPSyn || header.protocolNumber == .udp else { return }
         let interface = packet.inputInterface.flatMap(sources.interfaceName)
+        if packet.prefix == SynProbeRule.reversePathPrefix {
+            reversePathDrop(header, interface: interface, probe: probe, at: now)
+            return
+        }
         let frontend = self.frontend(of: header, probe: probe, at: now)
         guard let syn = SelfSourcedSyn(packet: packet, frontend: frontend, interface: interface) else { return }
         let outcome = slice.update { engine, s in
@@ -180,6 +187,21 @@ final class SelfSourcedSynController {
             return engine.logged(syn, at: now)
         }
         apply([outcome])
+    }
+
+    /// A SYN the strict reverse-path check drops: a pod hairpin when its source is hosted here
+    /// and conntrack names the frontend its pod was talking to; anything else is not ours.
+    private func reversePathDrop(_ header: IPPacketHeader, interface: String?, probe: any SynProbeSource, at now: Instant) {
+        guard let report = sources.podHairpin, header.isTCPSyn, let sourcePort = header.sourcePort, let targetPort = header.destinationPort,
+            sources.localEndpoints().contains(header.source), let frontend = frontend(of: header, probe: probe, at: now)
+        else { return }
+        let match = HairpinCorrelator.Match(
+            frontend: frontend, source: Endpoint(address: header.source, port: sourcePort),
+            localTarget: Endpoint(address: header.destination, port: targetPort), protocolNumber: .tcp, hairpinFlowID: nil, time: now)
+        report(
+            match,
+            "probe: a SYN from this node-local endpoint arrived from outside on \(interface ?? "?") (it fails the strict reverse-path check: rp_filter=1 or a raw-table rpfilter rule drops it there)"
+        )
     }
 
     /// The frontend of a logged SYN, from the node's own outbound flow with the same source.

@@ -9,6 +9,8 @@ public final class SelfSourcedSynSlice: Sendable {
         public var drops: UInt64 = 0
         /// UDP datagrams with a local source arriving from outside (the probe's UDP rule).
         public var udpDrops: UInt64 = 0
+        /// SYNs failing the strict reverse-path check (the probe's third rule), any source.
+        public var reversePathSyns: UInt64 = 0
         public var probePackets: UInt64 = 0
         public var probeReinstalls: UInt64 = 0
         public var probeLost: UInt64 = 0
@@ -58,6 +60,11 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
             help:
                 "UDP datagrams dropped because their source is one of this node's own addresses (instance hairpin over UDP): every match of the probe's UDP rule.",
             value: s.udpDrops)
+        page.counter(
+            "pathwatch_syn_probe_reverse_path_total",
+            help:
+                "SYNs the probe's reverse-path rule matched: any source failing the strict reverse-path check; those from node-local endpoints are reported as hairpins.",
+            value: s.reversePathSyns)
         page.counter(
             "pathwatch_martian_source_packets_total",
             help:

@@ -17,12 +17,14 @@ public final class SelfSourcedSynWatcher: Service {
     private let logger: Logger
     private let martianPath: String
     private let thread = WatcherThread(name: "self-sourced-syn")
+    private let podHairpin: HairpinService?
 
     /// `installProbe` false keeps the node untouched (doctor): counter mode only.
     public init(
         settings: AgentConfig.HairpinSettings, installProbe: Bool, state: LiveNodeState, slice: SelfSourcedSynSlice,
-        findings: FindingsRegistry, logger: Logger, martianPath: String = "/proc/net/stat/rt_cache"
+        findings: FindingsRegistry, logger: Logger, podHairpin: HairpinService? = nil, martianPath: String = "/proc/net/stat/rt_cache"
     ) {
+        self.podHairpin = podHairpin
         self.settings = settings
         self.installProbe = installProbe && settings.probe
         self.state = state
@@ -44,7 +46,8 @@ public final class SelfSourcedSynWatcher: Service {
             installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate) } : nil,
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
-            localEndpoints: { hosted.read() })
+            localEndpoints: { hosted.read() },
+            podHairpin: podHairpin.map { service in { match, origin in service.probeSaw(match, origin: origin) } })
         let controller = SelfSourcedSynController(
             sources: sources, slice: slice, logGroup: settings.probeLogGroup, findings: findings, logger: logger)
         let clock = ContinuousClock()

@@ -16,8 +16,8 @@ final class SynProbe: SynProbeSource {
     let conntrackError: (any Error)?
     private let group: UInt16
     private let rate: Int
-    /// The rules' counters at the last check (TCP, UDP).
-    private var lastCounters: [UInt64] = [0, 0]
+    /// The rules' counters at the last check (TCP, UDP, reverse path).
+    private var lastCounters: [UInt64] = [0, 0, 0]
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
@@ -63,7 +63,7 @@ final class SynProbe: SynProbeSource {
                     comment: rule.comment))
         }
         try tables.commit(messages, "install nftables table inet \(SynProbeRule.table)")
-        lastCounters = [0, 0]
+        lastCounters = [0, 0, 0]
     }
 
     /// Checks the table is still exactly the agent's; recreates it if not. Returns whether it
@@ -77,7 +77,7 @@ final class SynProbe: SynProbeSource {
         let counted = rules.map { $0.counterPackets ?? 0 }
         let matched = zip(counted, lastCounters).map { now, last in now >= last ? now - last : now }
         lastCounters = counted
-        return SynProbeCheck(reinstalled: false, matched: matched[0], matchedUDP: matched[1])
+        return SynProbeCheck(reinstalled: false, matched: matched[0], matchedUDP: matched[1], matchedReversePath: matched[2])
     }
 
     /// Waits up to 250 ms for logged packets and hands each to `body`.

@@ -24,6 +24,8 @@ struct SynProbeCheck: Equatable {
     var matched: UInt64
     /// Datagrams the UDP rule matched since the last check.
     var matchedUDP: UInt64 = 0
+    /// SYNs the reverse-path rule matched (local sources or not).
+    var matchedReversePath: UInt64 = 0
 }
 
 enum SynProbeReceiveError: Error {

@@ -23,6 +23,19 @@ public struct HairpinCorrelator: Sendable {
         /// Conntrack id of the outbound flow through the frontend, to follow whether it is ever
         /// answered (then it was only a reused source port).
         public var frontendFlowID: UInt32? = nil
+
+        public init(
+            frontend: Endpoint, source: Endpoint, localTarget: Endpoint, protocolNumber: IPProtocolNumber, hairpinFlowID: UInt32?,
+            time: ContinuousClock.Instant, frontendFlowID: UInt32? = nil
+        ) {
+            self.frontend = frontend
+            self.source = source
+            self.localTarget = localTarget
+            self.protocolNumber = protocolNumber
+            self.hairpinFlowID = hairpinFlowID
+            self.time = time
+            self.frontendFlowID = frontendFlowID
+        }
     }
 
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {

@@ -76,6 +76,15 @@ public struct HairpinEngine: Sendable {
     private var labels: BoundedLabels
     private var open: [Endpoint: Open] = [:]
     private var overflow: (evidence: HairpinOverflowEvidence, lastSeen: Instant, flows: Int)?
+    /// Client endpoints already counted: the probe logs every retransmitted SYN of a hairpin
+    /// that conntrack also reports once, and the same socket is one hairpinned connection.
+    private var counted: [SourceKey: Instant] = [:]
+    static let sameConnection = Duration.seconds(30)
+
+    private struct SourceKey: Hashable {
+        var source: Endpoint
+        var frontend: Endpoint
+    }
     public private(set) var statistics = Statistics()
 
     public init(settings: Settings) {
@@ -97,14 +106,33 @@ public struct HairpinEngine: Sendable {
 
     /// A hairpin with evidence of harm: counted as hairpinned and as unanswered (its flow back
     /// never became ASSURED, or its frontend never answered).
-    private mutating func apply(_ match: HairpinCorrelator.Match, at now: Instant) -> Outcome? {
+    /// A hairpin the probe saw die in the kernel before conntrack could (a SYN dropped by the
+    /// reverse-path filter); `origin` says how, for the evidence.
+    public mutating func observedDrop(_ match: HairpinCorrelator.Match, origin: String, at now: Instant) -> Outcome? {
+        apply(match, at: now, origin: origin)
+    }
+
+    private mutating func apply(_ match: HairpinCorrelator.Match, at now: Instant, origin: String? = nil) -> Outcome? {
         let frontend = match.frontend
+        let key = SourceKey(source: match.source, frontend: frontend)
+        if let last = counted[key], now - last < Self.sameConnection {
+            counted[key] = now
+            guard var entry = open[frontend] else { return nil }
+            entry.lastSeen = now
+            if let origin { entry.evidence.note(origin: origin) }
+            open[frontend] = entry
+            return .updated(report(frontend, entry, occurrences: 0, match: nil))
+        }
+        if counted.count >= settings.capacity { counted = counted.filter { now - $0.value < Self.sameConnection } }
+        if counted.count >= settings.capacity { counted.removeAll(keepingCapacity: true) }
+        counted[key] = now
         let label = labels.label(for: frontend.description)
         statistics.flows[label, default: 0] += 1
         statistics.unanswered[label, default: 0] += 1
         if var entry = open[frontend] {
             entry.evidence.add(match)
             entry.evidence.addOutcome(assured: false)
+            if let origin { entry.evidence.note(origin: origin) }
             entry.lastSeen = now
             entry.flows += 1
             open[frontend] = entry
@@ -114,6 +142,7 @@ public struct HairpinEngine: Sendable {
         var evidence = HairpinEvidence(frontend: frontend)
         evidence.add(match)
         evidence.addOutcome(assured: false)
+        if let origin { evidence.note(origin: origin) }
         let entry = Open(evidence: evidence, lastSeen: now, flows: 1)
         open[frontend] = entry
         return .opened(report(frontend, entry, occurrences: 1, match: match))

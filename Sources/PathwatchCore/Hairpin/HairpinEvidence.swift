@@ -27,6 +27,9 @@ public struct HairpinEvidence: FindingDetail, Equatable {
         samples.appendKeepingLast("\(match.source) -> \(frontend) -> \(match.localTarget)", limit: Self.listLimit)
     }
 
+    /// Where the evidence came from: `conntrack`, or the probe's packet and how it died.
+    public mutating func note(origin: String) { self.origin = origin }
+
     public mutating func addOutcome(assured: Bool) {
         if assured { answeredFlows += 1 } else { unansweredFlows += 1 }
     }

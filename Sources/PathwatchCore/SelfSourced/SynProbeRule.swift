@@ -26,6 +26,9 @@ public enum SynProbeRule {
     public static let tableComment = "managed by pathwatch: recreated while the agent runs, removed when it stops"
     public static let ruleComment = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
     public static let udpRuleComment = "pathwatch: UDP with a local source address arriving from outside (instance hairpin)"
+    public static let reversePathRuleComment = "pathwatch: TCP SYNs failing the strict reverse-path check (pod hairpin, rp_filter)"
+    /// The log prefix that tells the reverse-path rule's packets from the others'.
+    public static let reversePathPrefix = "pathwatch-rpf"
     /// Bytes of each packet copied to the agent: an IPv6 header with a few extension headers
     /// and the TCP header fit.
     public static let snapLength: UInt32 = 128
@@ -65,11 +68,38 @@ public enum SynProbeRule {
         ]
     }
 
-    /// The chain's rules, in order: TCP, then UDP.
+    /// SYNs from a source that is not the node's own address and that the strict reverse-path
+    /// check would drop (`rp_filter=1`, or a raw-table `rpfilter` rule, which run after this
+    /// chain): a pod's SYN that a balancer sent back to the node through another interface.
+    /// The agent keeps only those whose source is hosted on the node.
+    ///
+    ///     iif != "lo" tcp flags & (syn | ack) == syn fib saddr type != local
+    ///         fib saddr . iif oif missing counter limit rate 100/second log prefix "pathwatch-rpf" group 196
+    public static func reversePathExpressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
+        [
+            .meta(key: .inputInterface, destination: .one),
+            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
+            .meta(key: .transportProtocol, destination: .one),
+            .compare(.equal, source: .one, data: [IPProtocolNumber.tcp.rawValue]),
+            .payload(base: .transportHeader, offset: 13, length: 1, destination: .one),
+            .bitwise(source: .one, destination: .one, mask: [0x12], xor: [0x00]),
+            .compare(.equal, source: .one, data: [0x02]),
+            .fib(flags: .sourceAddress, result: .addressType, destination: .one),
+            .compare(.notEqual, source: .one, data: hostBytes(UInt32(2))),
+            .fib(flags: [.sourceAddress, .inputInterface, .present], result: .outputInterface, destination: .one),
+            .compare(.equal, source: .one, data: hostBytes(UInt32(0))),
+            .counter,
+            .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
+            .log(group: logGroup, snapLength: snapLength, prefix: reversePathPrefix),
+        ]
+    }
+
+    /// The chain's rules, in order: TCP, UDP, then the reverse-path rule.
     public static func rules(logGroup: UInt16, ratePerSecond: Int) -> [(expressions: [NfTablesExpression], comment: String)] {
         [
             (expressions(logGroup: logGroup, ratePerSecond: ratePerSecond), ruleComment),
             (udpExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond), udpRuleComment),
+            (reversePathExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond), reversePathRuleComment),
         ]
     }
 
