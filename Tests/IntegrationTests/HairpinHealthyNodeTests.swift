@@ -19,7 +19,7 @@ struct HairpinHealthyNodeTests {
                 "table ip svc {\n chain pre { type nat hook prerouting priority -100; ip daddr 10.96.0.10 tcp dport 80 dnat to 10.0.1.21:8080; }\n}\n"
             )
             var servers: [BackgroundProcess] = []
-            defer { servers.forEach { $0.stop() } }
+            defer { for server in servers { server.stop() } }
             for (ns, name) in [(lab.podB, "podB"), (lab.node2, "node2")] {
                 servers.append(
                     try BackgroundProcess(["socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo hello"], in: ns, name: "tcp-\(name)"))
