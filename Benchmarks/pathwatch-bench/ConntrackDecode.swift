@@ -128,7 +128,7 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
     // What the agent's conntrack thread does with each event: the flow table and the hairpin
     // detector (loopback flows are local to local, so every one exercises the detector's index).
     var table = ConntrackTable()
-    var detector = HairpinDetector(window: 2, capacity: 65_536)
+    var detector = HairpinDetector(window: .seconds(2), capacity: 65_536)
     let local: Set<IPAddress> = [IPAddress("127.0.0.1")!, IPAddress("::1")!]
     var hairpins = 0
     var received = 0
@@ -144,7 +144,7 @@ func conntrackListenBenchmark(events target: Int, idleMilliseconds: Int) {
             let got = try socket.receiveEvents { event in
                 checksum &+= fold(event)
                 table.apply(event)
-                if detector.observe(event, at: Date(), isLocal: { local.contains($0) }) != nil { hairpins += 1 }
+                if detector.observe(event, at: .now, isLocal: { local.contains($0) }) != nil { hairpins += 1 }
                 received += 1
                 switch event.type {
                 case .new: types[0] += 1

@@ -65,7 +65,7 @@ func flowMemoryBenchmark(flows total: Int, localSources: Bool, capacity: Int, re
     let rssBefore = procStatusKiB("VmRSS")
     let hwmBefore = procStatusKiB("VmHWM")
     var table = ConntrackTable()
-    var detector = HairpinDetector(window: 2, capacity: capacity)
+    var detector = HairpinDetector(window: .seconds(2), capacity: capacity)
     let cpuBefore = cpuSeconds()
     let start = monotonicNanoseconds()
     if resync {
@@ -76,7 +76,7 @@ func flowMemoryBenchmark(flows total: Int, localSources: Bool, capacity: Int, re
         table = fresh
     } else {
         // The watcher's loop: a batch per receive, applied to the table, then seen by the detector.
-        let now = Date()
+        let now = ContinuousClock.now
         var batch: [ConntrackEvent] = []
         batch.reserveCapacity(256)
         var i = 0

@@ -60,4 +60,33 @@ extension NetlinkRequest {
         request.addAttributes(attributes)
         return request
     }
+
+    /// A dump of the flows whose *reply* goes to `port` over `protocolNumber` (`conntrack -L -p tcp
+    /// --reply-port-dst PORT`): a pod's flow masqueraded to the node's address carries the
+    /// node's address and port only in its reply tuple. The kernel filters on the family,
+    /// protocol and reply destination port; the caller compares the address.
+    public static func dumpConntrack(replyDestination destination: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber)
+        -> NetlinkRequest
+    {
+        var request = NetlinkRequest(
+            type: ConntrackMessageType.get, flags: [.request, .dump], familyHeader: NetfilterGenericHeader(family: destination.family).bytes
+        )
+        var attributes = AttributeBuilder()
+        attributes.addNested(2) { tuple in  // CTA_TUPLE_REPLY
+            tuple.addNested(1) { ip in  // CTA_TUPLE_IP
+                ip.add(destination.family == .inet6 ? 4 : 2, destination.networkBytes)  // CTA_IP_V6_DST / CTA_IP_V4_DST
+            }
+            tuple.addNested(2) { proto in  // CTA_TUPLE_PROTO
+                proto.add(1, [protocolNumber.rawValue])  // CTA_PROTO_NUM
+                proto.add(3, network: port)  // CTA_PROTO_DST_PORT
+            }
+        }
+        attributes.addNested(25) { filter in  // CTA_FILTER
+            filter.add(1, host: UInt32(0))  // CTA_FILTER_ORIG_FLAGS
+            // CTA_FILTER_FLAG_CTA_PROTO_NUM | CTA_FILTER_FLAG_CTA_PROTO_DST_PORT
+            filter.add(2, host: UInt32(1 << 3 | 1 << 5))  // CTA_FILTER_REPLY_FLAGS
+        }
+        request.addAttributes(attributes)
+        return request
+    }
 }

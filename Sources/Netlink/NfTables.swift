@@ -152,6 +152,9 @@ public struct NfTablesRule: Sendable, Hashable {
     public var expressionNames: [String]
     /// Packets counted by the rule's first `counter` expression.
     public var counterPackets: UInt64?
+    /// The values that make the rule what it is, so a check can tell a rule rewritten by
+    /// someone else (another log group, rate or comparison) from the one it installed.
+    public var values = NfTablesRuleValues()
 
     public init(_ message: NetlinkMessage) throws(DecodeError) {
         let c = "NFT_MSG_NEWRULE"
@@ -164,6 +167,7 @@ public struct NfTablesRule: Sendable, Hashable {
         var comment: String?
         var names: [String] = []
         var packets: UInt64?
+        var values = NfTablesRuleValues()
         try attributes.forEachAttribute(c) { a throws(DecodeError) in
             switch a.type {
             case 1: table = a.string()  // NFTA_RULE_TABLE
@@ -187,6 +191,8 @@ public struct NfTablesRule: Sendable, Hashable {
                         try data.forEachAttribute("counter NFTA_EXPR_DATA") { d throws(DecodeError) in
                             if d.type == 2 { packets = try d.u64Network("NFTA_COUNTER_PACKETS") }
                         }
+                    } else if let data {
+                        try values.add(name, data)
                     }
                 }
             case 7: comment = NfTablesComment.decode(a.payload)  // NFTA_RULE_USERDATA
@@ -200,5 +206,6 @@ public struct NfTablesRule: Sendable, Hashable {
         self.comment = comment
         self.expressionNames = names
         self.counterPackets = packets
+        self.values = values
     }
 }

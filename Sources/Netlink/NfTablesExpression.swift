@@ -64,6 +64,11 @@ public enum NfTablesExpression: Sendable, Hashable {
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         /// The corresponding C constant is `NFTA_FIB_F_SADDR`: look up the source address.
         public static let sourceAddress = FibFlags(rawValue: 1 << 0)
+        /// The corresponding C constant is `NFTA_FIB_F_IIF`: restrict the lookup to the input
+        /// interface (the strict reverse-path check).
+        public static let inputInterface = FibFlags(rawValue: 1 << 3)
+        /// The corresponding C constant is `NFTA_FIB_F_PRESENT`: store whether a result exists.
+        public static let present = FibFlags(rawValue: 1 << 5)
     }
 
     /// `enum nft_fib_result`.
@@ -73,6 +78,8 @@ public enum NfTablesExpression: Sendable, Hashable {
         /// The corresponding C constant is `NFT_FIB_RESULT_ADDRTYPE`: the address's route type
         /// (`RTN_*`, u32).
         public static let addressType = FibResult(rawValue: 3)
+        /// The corresponding C constant is `NFT_FIB_RESULT_OIF`: the output interface (u32).
+        public static let outputInterface = FibResult(rawValue: 1)
     }
 
     /// The kernel's name for the expression type (`NFTA_EXPR_NAME`).

@@ -64,4 +64,20 @@ public final class ConntrackClient: Sendable {
         }
         return flows
     }
+
+    /// The flows whose replies go to `destination`:`port` over `protocolNumber`: flows of pods
+    /// masqueraded to the node's address, whose original tuple names the pod.
+    public func flows(replyingTo destination: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws(NetlinkError)
+        -> [ConntrackFlow]
+    {
+        let operation = "look up conntrack flows replying to \(destination) port \(port)"
+        var flows: [ConntrackFlow] = []
+        try socket.request(.dumpConntrack(replyDestination: destination, port: port, protocolNumber: protocolNumber), operation) {
+            message throws(NetlinkError) in
+            guard message.header.type == ConntrackMessageType.new else { return }
+            let flow = try decoding(operation) { () throws(DecodeError) in try ConntrackFlow(message) }
+            if flow.reply.destination == destination { flows.append(flow) }
+        }
+        return flows
+    }
 }

@@ -63,4 +63,16 @@ public final class NfTablesClient: Sendable {
         }
         return rules
     }
+
+    /// The table `name` of `family`, or nil when there is none.
+    public func table(family: AddressFamily, name: String) throws(NetlinkError) -> NfTablesTable? {
+        let operation = "list nftables tables"
+        var found: NfTablesTable?
+        try socket.request(.dumpNfTables(family: family), operation) { message throws(NetlinkError) in
+            guard message.header.type == NfTablesMessageType.newTable else { return }
+            let table = try decoding(operation) { () throws(DecodeError) in try NfTablesTable(message) }
+            if table.name == name, table.family == family { found = table }
+        }
+        return found
+    }
 }

@@ -37,8 +37,9 @@ public enum Agent {
         let (state, findings, autofix) = (parts.state, parts.findings, parts.autofix)
         let server = Mutex<HTTPServer?>(nil)
         let endpoint = AgentEndpoint(
-            state: state, conntrack: parts.conntrack, conntrackSelector: parts.conntrackSelector, metrics: metrics, findings: findings,
-            httpStatistics: { server.withLock { $0?.statistics.snapshot() } }, logger: logger)
+            state: state, conntrack: parts.conntrack, metrics: metrics, findings: findings,
+            httpStatistics: { server.withLock { $0?.statistics.snapshot() } },
+            selfSourcedSynMode: { [slice = parts.selfSourcedSyn] in slice.mode }, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let limits = HTTPLimits(

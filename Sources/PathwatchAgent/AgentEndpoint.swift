@@ -11,26 +11,22 @@ final class AgentEndpoint: HTTPEndpointHandler {
     private let findings: FindingsRegistry
     private let linkStatistics: LinkStatisticsCollector
     private let conntrackStatistics: ConntrackStatisticsCollector?
-    private let conntrackSelection: ConntrackSelectionCollector?
     private let httpStatistics: @Sendable () -> HTTPServerStatistics.Snapshot?
+    private let selfSourcedSynMode: @Sendable () -> SelfSourcedSynMode
     private let logger: Logger
 
     init(
-        state: LiveNodeState, conntrack: LiveConntrackTable?, conntrackSelector: ConntrackEventSelector?, metrics: AgentMetrics,
-        findings: FindingsRegistry,
-        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?, logger: Logger
+        state: LiveNodeState, conntrack: LiveConntrackTable?, metrics: AgentMetrics, findings: FindingsRegistry,
+        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?,
+        selfSourcedSynMode: @escaping @Sendable () -> SelfSourcedSynMode = { .none }, logger: Logger
     ) {
+        self.selfSourcedSynMode = selfSourcedSynMode
         self.state = state
         self.conntrack = conntrack
         self.metrics = metrics
         self.findings = findings
         self.linkStatistics = LinkStatisticsCollector(state: state)
         self.conntrackStatistics = conntrack == nil ? nil : ConntrackStatisticsCollector()
-        if let conntrack, let conntrackSelector {
-            conntrackSelection = ConntrackSelectionCollector(table: conntrack, selector: conntrackSelector, registry: metrics.registry)
-        } else {
-            conntrackSelection = nil
-        }
         self.httpStatistics = httpStatistics
         self.logger = logger
     }
@@ -53,7 +49,6 @@ final class AgentEndpoint: HTTPEndpointHandler {
             case .failure(let error):
                 logger.warning("could not read conntrack statistics", metadata: ["error": "\(error)"])
             }
-            conntrackSelection?.refresh()
         }
         state.read { metrics.refresh(from: $0) }
         metrics.setReady(state.isReady)
@@ -73,7 +68,7 @@ final class AgentEndpoint: HTTPEndpointHandler {
     func readiness() async -> HTTPResponseBody {
         let pending = state.pendingParts
         if pending.isEmpty {
-            return .text("ready\nself-sourced SYN detection: \(SelfSourcedSynWatcher.describe(mode: metrics.selfSourcedSynDetection))")
+            return .text("ready\nself-sourced SYN detection: \(selfSourcedSynMode().readiness)")
         }
         return .text(
             "not ready: waiting for the first full dump of \(pending.sorted().joined(separator: ", "))", status: .serviceUnavailable)

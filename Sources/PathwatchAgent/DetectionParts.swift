@@ -14,6 +14,9 @@ public struct DetectionParts: Sendable {
     public let conntrackSelector: ConntrackEventSelector?
     public let autofix: AutofixSwitch
     public let discovered: DiscoveredSubnetRoutes
+    /// The pod-hairpin slice (a conntrack consumer); nil while conntrack is off.
+    public let hairpin: HairpinService?
+    public let selfSourcedSyn: SelfSourcedSynSlice
 
     public init(config: AgentConfig, metrics: AgentMetrics, logger: Logger) {
         var required: Set<String> = [RtnetlinkWatcher.readinessPart]
@@ -26,6 +29,14 @@ public struct DetectionParts: Sendable {
             config.conntrack.enabled ? ConntrackEventSelector(kernelFilter: config.conntrack.kernelFilter, logger: logger) : nil
         autofix = AutofixSwitch(config.autofix, metrics: metrics, logger: logger, notify: state.changes)
         discovered = DiscoveredSubnetRoutes(notify: state.changes)
+        hairpin =
+            config.conntrack.enabled ? HairpinService(settings: config.hairpin, state: state, findings: findings, logger: logger) : nil
+        selfSourcedSyn = SelfSourcedSynSlice(settings: config.hairpin)
+        metrics.register(hairpin.map { HairpinCollector($0) } ?? HairpinCollector(statistics: { HairpinEngine.Statistics() }))
+        metrics.register(SelfSourcedSynCollector(selfSourcedSyn))
+        if let conntrack, let conntrackSelector {
+            metrics.register(ConntrackSelectionCollector(table: conntrack, selector: conntrackSelector))
+        }
     }
 
     /// The watchers and detectors; `configuration` gives the configuration in force (it changes
@@ -44,13 +55,13 @@ public struct DetectionParts: Sendable {
             services.append(
                 ConntrackWatcher(
                     table: conntrack, selector: conntrackSelector, state: state, metrics: metrics, settings: config.conntrack,
-                    hairpin: config.hairpin,
-                    findings: findings,
+                    consumers: hairpin.map { [$0] } ?? [],
                     logger: logger))
         }
         services.append(
             SelfSourcedSynWatcher(
-                settings: config.hairpin, installProbe: installProbe, state: state, findings: findings, metrics: metrics, logger: logger))
+                settings: config.hairpin, installProbe: installProbe, state: state, slice: selfSourcedSyn, findings: findings,
+                logger: logger, podHairpin: hairpin))
         if config.paths.enabled {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }

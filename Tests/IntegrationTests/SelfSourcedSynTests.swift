@@ -157,7 +157,7 @@ struct SelfSourcedSynDropTests {
             #expect(eventually(within: 3) { second.log.contains("cannot install the self-sourced SYN probe") }, "log:\n\(second.log)")
             #expect(try second.get("/readyz").body.contains("self-sourced SYN detection: counter"))
             #expect(try second.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "counter"]) == 1)
-            #expect(probeTable(instance).components(separatedBy: "log group 196").count == 2, "the first agent's rule, once")
+            #expect(probeTable(instance).components(separatedBy: "log group 196").count == 3, "the first agent's two rules, once each")
         }
     }
 
@@ -180,4 +180,147 @@ struct SelfSourcedSynDropTests {
             #expect((finding["evidence"] as? [String: Any])?["detection"] as? String != nil)
         }
     }
+
+    /// Issue 13: a pod masqueraded to the node's address (Calico natOutgoing, flannel): the
+    /// returning SYN carries the node's address; the frontend is named through the reply tuple.
+    @Test func aMasqueradedPodsFrontendIsNamed() throws {
+        try withNamespaces(["inst", "lb", "pod"]) { nss in
+            let (instance, lb, pod) = (nss[0], nss[1], nss[2])
+            _ = try lab(instance, lb)
+            try instance.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            try instance.ip("link", "add", "vpod", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
+            try instance.ip("addr", "add", "169.254.1.1/32", "dev", "vpod")
+            try instance.ip("link", "set", "vpod", "up")
+            try instance.ip("route", "add", "10.244.0.2/32", "dev", "vpod", "scope", "link")
+            try pod.ip("addr", "add", "10.244.0.2/32", "dev", "eth0")
+            try pod.ip("link", "set", "eth0", "up")
+            try pod.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
+            try pod.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
+            try instance.nft(
+                "table ip podnat {\n chain post { type nat hook postrouting priority 100; ip saddr 10.244.0.2 oifname \"eth0\" masquerade; }\n}\n"
+            )
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: pod, name: "pod-client")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 2, every: 0.05) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "10.0.9.9:80", "named through the reply tuple, not unknown")
+            #expect((evidence["sourceEndpoints"] as? [String])?.first?.hasPrefix("10.0.1.10:") == true)
+        }
+    }
+
+    /// Issue 13: the node's own DNS through a UDP balancer that keeps the client address (for UDP
+    /// it cannot be turned off): the datagram comes back with the node's address and is dropped.
+    @Test func aUDPInstanceHairpinIsNamed() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            try lb.nft(
+                "table ip lbudp {\n chain pre { type nat hook prerouting priority -100; ip daddr 10.0.9.9 udp dport 53 dnat to 10.0.1.10:5353; }\n}\n"
+            )
+            try instance.activateConntrack()
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            _ = try? instance.exec(["socat", "-T1", "-", "UDP4:10.0.9.9:53"], input: "query\n", check: false)
+            #expect(
+                try eventually(within: 2, every: 0.05) { try !agent.findings(kind: "self_sourced_syn_drop").isEmpty }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["protocol"] as? String == "udp")
+            #expect(evidence["frontend"] as? String == "10.0.9.9:53")
+            #expect(evidence["localTargets"] as? [String] == ["10.0.1.10:5353"])
+            #expect(try eventually(within: 2) { (try agent.metrics().value("pathwatch_self_sourced_udp_drops_total") ?? 0) >= 1 })
+        }
+    }
+
+    /// Issue 13: strict reverse-path filtering (RHEL-family images, CIS hardening): the pod's SYN
+    /// that the balancer sends back arrives on the uplink with the pod's address and is dropped
+    /// in routing before conntrack confirms it. The probe's reverse-path rule sees it first.
+    @Test func aPodHairpinUnderStrictReversePathFilteringIsNamed() throws {
+        try withNamespaces(HairpinTests.labels) { nss in
+            let lab = try HairpinLab(nss, backend: .podB)
+            try lab.node.exec(["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1", "net.ipv4.conf.lb0.rp_filter=1"])
+            let listener = try BackgroundProcess(
+                ["socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo hello"], in: lab.podB, name: "listener")
+            defer { listener.stop() }
+            let agent = try AgentProcess(in: lab.node)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: lab.podA, name: "client")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 1.5, every: 0.05) { try agent.findings(kind: "hairpin").count == 1 }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "hairpin").first)
+            let evidence = try #require(finding["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "10.0.9.9:80")
+            #expect(evidence["localTargets"] as? [String] == ["10.0.1.21:8080"])
+            #expect((evidence["origin"] as? String)?.contains("reverse-path check") == true, "\(evidence)")
+            #expect((evidence["origin"] as? String)?.contains("lb0") == true, "\(evidence)")
+            #expect(try agent.findings(kind: "self_sourced_syn_drop").isEmpty, "the node's own address is not involved")
+        }
+    }
+
+    /// Issue 17 item 6: an operator's table of the same name (a set and a drop chain) is never
+    /// deleted; the agent says so and uses the counter.
+    @Test func anOperatorsTableOfTheSameNameIsLeftAlone() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            try instance.nft(
+                "table inet pathwatch {\n set blocked { type ipv4_addr; elements = { 192.0.2.7 } }\n chain drop_in { type filter hook input priority 0; policy accept; ip saddr @blocked drop; }\n}\n"
+            )
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(eventually(within: 3) { agent.log.contains("is not pathwatch's") }, "log:\n\(agent.log)")
+            #expect(try agent.get("/readyz").body.contains("self-sourced SYN detection: counter"))
+            #expect(agent.stop() == 0)
+            let table = probeTable(instance)
+            #expect(table.contains("set blocked"), "the operator's set is still there:\n\(table)")
+            #expect(table.contains("ip saddr @blocked drop"), "and the drop chain:\n\(table)")
+            #expect(!table.contains("selfsourced_syn"))
+        }
+    }
+
+    /// Issue 17 item 6: a rule rewritten to another log group (same names, same comment) is
+    /// noticed and put back.
+    @Test func aRuleRewrittenToAnotherLogGroupIsPutBack() throws {
+        try withNamespaces(["inst", "lb"]) { nss in
+            let (instance, lb) = (nss[0], nss[1])
+            _ = try lab(instance, lb)
+            let agent = try AgentProcess(in: instance)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try probeMode(agent) })
+            // Every rule as it was, but the TCP one replaced (same handle place) to log to group 7.
+            let listing = try instance.exec(["nft", "-a", "list", "chain", "inet", "pathwatch", "selfsourced_syn"])
+            let tcpLine = try #require(
+                listing.split(separator: "\n").first { $0.contains("tcp flags") && $0.contains("fib saddr type local") })
+            let handle = try #require(tcpLine.components(separatedBy: "# handle ").last?.trimmingCharacters(in: .whitespaces))
+            try instance.nft(
+                "replace rule inet pathwatch selfsourced_syn handle \(handle) iif != \"lo\" tcp flags & (syn | ack) == syn fib saddr type local counter limit rate 100/second log group 7 snaplen 128 comment \"\(SynProbeRuleComment.text)\"\n"
+            )
+            #expect(
+                eventually(within: 3) { probeTable(instance).contains("log group 196") && !probeTable(instance).contains("log group 7 ") },
+                "\(probeTable(instance))")
+            #expect(try eventually(within: 2) { (try agent.metrics().value("pathwatch_syn_probe_reinstalls_total") ?? 0) >= 1 })
+        }
+    }
+}
+
+/// The probe rule's comment as the agent writes it (kept here: the integration tests do not
+/// link the agent).
+enum SynProbeRuleComment {
+    static let text = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
+    static let udp = "pathwatch: UDP with a local source address arriving from outside (instance hairpin)"
 }

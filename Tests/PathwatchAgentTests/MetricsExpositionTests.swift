@@ -52,20 +52,24 @@ struct MetricsExpositionTests {
         metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
         metrics.setFindingCounts([])
         metrics.countRepair(.success)
-        metrics.countHairpinFlow(frontend: "10.0.9.9:80")
-        metrics.countHairpinUnanswered(frontend: "10.0.9.9:80")
-        metrics.setHairpinTracked(2)
-        metrics.countSelfSourcedSynDrops(3)
-        metrics.setMartianSourcePackets(13)
-        metrics.setSelfSourcedSynDetection(mode: "counter")
+        var hairpin = HairpinEngine.Statistics()
+        hairpin.flows = ["10.0.9.9:80": 1]
+        hairpin.unanswered = ["10.0.9.9:80": 1]
+        hairpin.tracked = 2
+        metrics.register(HairpinCollector(statistics: { [hairpin] in hairpin }))
+        var selfSourced = SelfSourcedSynSlice.Statistics()
+        selfSourced.drops = 3
+        selfSourced.martianPackets = 13
+        selfSourced.mode = .counter
+        metrics.register(SelfSourcedSynCollector(statistics: { [selfSourced] in selfSourced }))
         metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
         metrics.setDiscoveryStatus(ok: false)
         metrics.countDiscoveryFailure(.timeout)
         populatePaths(metrics.paths)
-        ConntrackSelectionCollector(
-            table: LiveConntrackTable(maxFlows: 262_144), selector: ConntrackEventSelector(kernelFilter: true, logger: Logger(label: "test")),
-            registry: metrics.registry
-        ).refresh()
+        metrics.register(
+            ConntrackSelectionCollector(
+                table: LiveConntrackTable(maxFlows: 262_144),
+                selector: ConntrackEventSelector(kernelFilter: true, logger: Logger(label: "test"))))
         return metrics
     }
 

@@ -12,7 +12,7 @@ struct HairpinCorrelatorTests {
         IPAddress("10.0.1.20")!, IPAddress("10.0.1.21")!, IPAddress("10.0.1.10")!, IPAddress("fd00:1::20")!, IPAddress("fd00:1::21")!,
     ]
     let isLocal: (IPAddress) -> Bool = { local.contains($0) }
-    let t0 = Date(timeIntervalSince1970: 1_000)
+    let t0 = ContinuousClock.now
 
     func flow(_ id: UInt32, _ source: String, _ sport: UInt16, _ destination: String, _ dport: UInt16, proto: IPProtocolNumber = .tcp)
         -> ConntrackFlow
@@ -30,7 +30,7 @@ struct HairpinCorrelatorTests {
         let observed1 = correlator.observeNew(flow(1, "10.0.1.20", 35220, "10.0.9.9", 80), at: t0, isLocal: isLocal)
         #expect(observed1 == nil)
         let observed = correlator.observeNew(
-            flow(2, "10.0.1.20", 35220, "10.0.1.21", 8080), at: t0.addingTimeInterval(0.0001), isLocal: isLocal)
+            flow(2, "10.0.1.20", 35220, "10.0.1.21", 8080), at: t0 + .seconds(0.0001), isLocal: isLocal)
         let match = try #require(observed)
         #expect(match.frontend.description == "10.0.9.9:80")
         #expect(match.source.description == "10.0.1.20:35220")
@@ -89,10 +89,10 @@ struct HairpinCorrelatorTests {
     }
 
     @Test func aReturnOutsideTheWindowDoesNotMatch() {
-        var correlator = HairpinCorrelator(window: 2)
+        var correlator = HairpinCorrelator(window: .seconds(2))
         _ = correlator.observeNew(flow(1, "10.0.1.20", 35220, "10.0.9.9", 80), at: t0, isLocal: isLocal)
         let observed9 = correlator.observeNew(
-            flow(2, "10.0.1.20", 35220, "10.0.1.21", 8080), at: t0.addingTimeInterval(3), isLocal: isLocal)
+            flow(2, "10.0.1.20", 35220, "10.0.1.21", 8080), at: t0 + .seconds(3), isLocal: isLocal)
         #expect(observed9 == nil)
     }
 
@@ -100,17 +100,17 @@ struct HairpinCorrelatorTests {
         var correlator = HairpinCorrelator()
         // The first SYN's outbound event was lost in an overrun; the retransmit's pair matches.
         _ = correlator.observeNew(flow(2, "10.0.1.20", 35220, "10.0.1.21", 8080), at: t0, isLocal: isLocal)
-        _ = correlator.observeNew(flow(3, "10.0.1.20", 35230, "10.0.9.9", 80), at: t0.addingTimeInterval(5), isLocal: isLocal)
-        let observed = correlator.observeNew(flow(4, "10.0.1.20", 35230, "10.0.1.21", 8080), at: t0.addingTimeInterval(5), isLocal: isLocal)
+        _ = correlator.observeNew(flow(3, "10.0.1.20", 35230, "10.0.9.9", 80), at: t0 + .seconds(5), isLocal: isLocal)
+        let observed = correlator.observeNew(flow(4, "10.0.1.20", 35230, "10.0.1.21", 8080), at: t0 + .seconds(5), isLocal: isLocal)
         #expect(try #require(observed).hairpinFlowID == 4)
     }
 
     @Test func aFloodOfUniqueSourcesStaysWithinTheBound() {
-        var correlator = HairpinCorrelator(window: 60, capacity: 1000)
+        var correlator = HairpinCorrelator(window: .seconds(60), capacity: 1000)
         for i in 0..<100_000 {
             _ = correlator.observeNew(
                 flow(UInt32(i), "10.0.1.20", UInt16(truncatingIfNeeded: i), "10.9.\(i / 65536).\(i / 256 % 256)", 80),
-                at: t0.addingTimeInterval(Double(i) / 1e5),
+                at: t0 + .seconds(Double(i) / 1e5),
                 isLocal: isLocal)
             #expect(correlator.trackedCount <= 1000)
         }

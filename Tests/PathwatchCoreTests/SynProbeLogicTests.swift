@@ -32,6 +32,10 @@ struct SynProbeLogicTests: ConfigParsing {
     @Test func theRuleIsTheOneInTheDesignBrief() {
         let names = SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100).map(\.name)
         #expect(names == ["meta", "cmp", "meta", "cmp", "payload", "bitwise", "cmp", "fib", "cmp", "counter", "limit", "log"])
+        #expect(
+            SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 100).map(\.name) == [
+                "meta", "cmp", "meta", "cmp", "fib", "cmp", "counter", "limit", "log",
+            ])
         let rule = SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100)
         #expect(rule.contains(.log(group: 196, snapLength: SynProbeRule.snapLength, prefix: nil)))
         #expect(rule.contains(.limit(rate: 100, unitSeconds: 1, burst: 5)))
@@ -53,11 +57,39 @@ struct SynProbeLogicTests: ConfigParsing {
             }
         }
         let ours = try dumped(SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
-        #expect(SynProbeRule.isInstalled([ours], logGroup: 196, ratePerSecond: 100))
+        let oursUDP = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.udpRuleComment)
+        let oursRPF = try dumped(
+            SynProbeRule.reversePathExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.reversePathRuleComment)
+        #expect(SynProbeRule.isInstalled([ours, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100))
         #expect(!SynProbeRule.isInstalled([], logGroup: 196, ratePerSecond: 100), "flushed")
-        #expect(!SynProbeRule.isInstalled([ours, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP], logGroup: 196, ratePerSecond: 100), "a rule is missing")
+        #expect(!SynProbeRule.isInstalled([oursUDP, ours, oursRPF], logGroup: 196, ratePerSecond: 100), "out of order")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP, oursRPF, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
         let foreign = try dumped([.counter], comment: nil)
-        #expect(!SynProbeRule.isInstalled([foreign], logGroup: 196, ratePerSecond: 100))
+        #expect(!SynProbeRule.isInstalled([ours, foreign, oursRPF], logGroup: 196, ratePerSecond: 100))
+        // Issue 17 item 6: a second agent rewrote the rule to its own log group; the names and
+        // the comment are unchanged, the values are not.
+        let rewritten = try dumped(SynProbeRule.expressions(logGroup: 7, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
+        #expect(!SynProbeRule.isInstalled([rewritten, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100), "another log group")
+        let faster = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 5), comment: SynProbeRule.udpRuleComment)
+        #expect(!SynProbeRule.isInstalled([ours, faster, oursRPF], logGroup: 196, ratePerSecond: 100), "another rate")
+        #expect(ours.values.logGroup == 196)
+        #expect(ours.values.compareData.count == 4)
+    }
+
+    /// Issue 17 item 6: a table named `inet pathwatch` is the agent's only with its marker.
+    @Test func onlyATableWithTheAgentsMarkerIsEverReplaced() {
+        #expect(SynProbeRule.installPlan(existing: nil) == .create)
+        let ours = NfTablesTable(family: NfTablesFamily.inet, name: "pathwatch", handle: 9, comment: SynProbeRule.tableComment)
+        #expect(SynProbeRule.installPlan(existing: ours) == .replace(handle: 9))
+        for comment in [nil, "firewall: do not touch", SynProbeRule.tableComment + "!"] {
+            let foreign = NfTablesTable(family: NfTablesFamily.inet, name: "pathwatch", handle: 3, comment: comment)
+            guard case .refuse(let reason) = SynProbeRule.installPlan(existing: foreign) else {
+                Issue.record("a foreign table (comment \(comment ?? "none")) would be replaced")
+                continue
+            }
+            #expect(reason.contains("inet pathwatch"), "the error names the table")
+        }
     }
 
     @Test func theFrontendIsTheOutboundFlowOfTheSameSourcePort() {
@@ -68,6 +100,19 @@ struct SynProbeLogicTests: ConfigParsing {
         ]
         let frontend = SelfSourcedSyn.frontend(of: syn("10.0.1.10", 40000, "10.0.1.10", 8080), among: flows, isLocal: isLocal)
         #expect(frontend?.description == "10.0.9.9:80")
+    }
+
+    /// Issue 13: a pod masqueraded to the node's address: the node's address and port are only
+    /// in the flow's reply tuple.
+    @Test func theFrontendOfAMasqueradedPodIsFoundThroughTheReplyTuple() {
+        let (pod, node, frontend) = (IPAddress("10.244.0.2")!, IPAddress("10.0.1.10")!, IPAddress("10.0.9.9")!)
+        let masqueraded = ConntrackFlow(
+            family: .inet, id: 9,
+            original: FlowTuple(source: pod, destination: frontend, protocolNumber: .tcp, sourcePort: 35000, destinationPort: 80),
+            reply: FlowTuple(source: frontend, destination: node, protocolNumber: .tcp, sourcePort: 80, destinationPort: 61000))
+        let found = SelfSourcedSyn.frontend(of: syn("10.0.1.10", 61000, "10.0.1.10", 8080), among: [masqueraded], isLocal: isLocal)
+        #expect(found?.description == "10.0.9.9:80")
+        #expect(SelfSourcedSyn.frontend(of: syn("10.0.1.10", 35000, "10.0.1.10", 8080), among: [masqueraded], isLocal: isLocal) == nil)
     }
 
     @Test func anUnansweredFlowWinsOverAnAnsweredOneAndTheNewestAmongEquals() {
@@ -83,23 +128,31 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(SelfSourcedSyn.frontend(of: syn("10.0.1.10", 40000, "10.0.1.10", 8080), among: [], isLocal: isLocal) == nil)
         let packet = NflogPacket(family: .inet, group: 196, header: syn("10.0.1.10", 40000, "10.0.1.10", 8080))
         let observation = try #require(SelfSourcedSyn(packet: packet, frontend: nil, interface: nil))
-        #expect(SelfSourcedSynEvidence.key(for: observation) == SelfSourcedSynEvidence.unknownFrontend)
-        var evidence = SelfSourcedSynEvidence()
+        var evidence = SelfSourcedSynEvidence(frontend: nil, detection: "probe")
         evidence.add(observation)
-        #expect(evidence.json(frontend: "unknown", detection: "probe")["frontend"] == .null)
-        #expect(evidence.summary(frontend: "unknown").contains("could not name"))
+        #expect(JSONValue(encoding: evidence).objectMembers["frontend"] == .null)
+        #expect(evidence.summary.contains("could not name"))
     }
 
-    @Test func onlySynsWithPortsAreObservations() {
+    @Test func onlySynsAndDatagramsWithPortsAreObservations() throws {
         var synAck = syn("10.0.1.10", 40000, "10.0.1.10", 8080)
         synAck.tcpFlags = 0x12
         #expect(SelfSourcedSyn(packet: NflogPacket(family: .inet, group: 196, header: synAck), frontend: nil, interface: nil) == nil)
         #expect(SelfSourcedSyn(packet: NflogPacket(family: .inet, group: 196, header: nil), frontend: nil, interface: nil) == nil)
+        let datagram = IPPacketHeader(
+            source: IPAddress("10.0.1.10")!, destination: IPAddress("10.0.1.10")!, protocolNumber: .udp, sourcePort: 41000,
+            destinationPort: 5353)
+        let udp = try #require(
+            SelfSourcedSyn(packet: NflogPacket(family: .inet, group: 196, header: datagram), frontend: nil, interface: nil))
+        var evidence = SelfSourcedSynEvidence(frontend: nil, detection: "probe")
+        evidence.add(udp)
+        #expect(JSONValue(encoding: evidence).objectMembers["protocol"] == .string("udp"))
+        #expect(evidence.summary.hasPrefix("UDP datagrams this node sent"))
     }
 
     @Test func evidenceNamesEverythingAndStaysBounded() throws {
-        var evidence = SelfSourcedSynEvidence()
         let frontend = HairpinCorrelator.Endpoint(address: IPAddress("fd00:9::9")!, port: 80)
+        var evidence = SelfSourcedSynEvidence(frontend: frontend, detection: "probe")
         for port in UInt16(40000)..<40100 {
             let packet = NflogPacket(
                 family: .inet6, group: 196, inputInterface: 2, hardwareAddress: [2, 0, 0, 0, 0, 1],
@@ -110,7 +163,7 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(evidence.sources.count == SelfSourcedSynEvidence.listLimit)
         #expect(evidence.samples.count == SelfSourcedSynEvidence.listLimit)
         #expect(evidence.samples.last == "[fd00:1::10]:40099 -> [fd00:9::9]:80 -> [fd00:1::10]:8080 on eth0 from 02:00:00:00:00:01")
-        let json = evidence.json(frontend: frontend.description, detection: "probe")
+        let json = JSONValue(encoding: evidence).objectMembers
         #expect(json["frontend"] == .string("[fd00:9::9]:80"))
         #expect(json["senderMACs"] == .array([.string("02:00:00:00:00:01")]))
         #expect(json["interfaces"] == .array([.string("eth0")]))

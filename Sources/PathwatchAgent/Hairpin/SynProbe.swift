@@ -1,5 +1,3 @@
-import Foundation
-import Logging
 import Netlink
 import NetlinkIO
 import PathwatchCore
@@ -10,26 +8,20 @@ import PathwatchCore
 ///
 /// Owned by the self-sourced SYN watcher's thread. It changes nothing but its own table:
 /// installing replaces only `inet pathwatch`, removing deletes only it.
-final class SynProbe {
+final class SynProbe: SynProbeSource {
     private let tables: NfTablesClient
     private let log: NflogSocket
     private let conntrack: ConntrackClient?
     /// Why frontends cannot be named (no ctnetlink socket), for the watcher to say so.
-    let conntrackError: NetlinkError?
+    let conntrackError: (any Error)?
     private let group: UInt16
     private let rate: Int
-    private var lastCounter: UInt64 = 0
-    /// Frontends already looked up, by source endpoint: a retransmitted SYN reuses its port.
-    private var frontendCache: [HairpinCorrelator.Endpoint: (frontend: HairpinCorrelator.Endpoint, time: Date)] = [:]
-    /// Conntrack lookups walk the kernel table: at most this many a second.
-    private var lookupBudget = SynProbe.lookupsPerSecond
-    private var budgetSecond = 0
-    static let lookupsPerSecond = 20
-    static let cacheLimit = 4096
+    /// The rules' counters at the last check (TCP, UDP, reverse path).
+    private var lastCounters: [UInt64] = [0, 0, 0]
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
-    init(group: UInt16, ratePerSecond: Int) throws(NetlinkError) {
+    init(group: UInt16, ratePerSecond: Int) throws {
         self.group = group
         self.rate = ratePerSecond
         log = try NflogSocket(group: group, copyRange: SynProbeRule.snapLength)
@@ -50,74 +42,79 @@ final class SynProbe {
         }
     }
 
-    /// Replaces the table in one transaction: add (so the delete cannot fail), delete (drops
-    /// whatever is left, including rules someone added), add table, chain and rule.
-    func install() throws(NetlinkError) {
+    /// Creates the table, or replaces the agent's own (found by its marker comment, deleted by
+    /// handle, so a table someone put there meanwhile makes the transaction fail instead of
+    /// being deleted), in one transaction with its chain and rule. Someone else's table of the
+    /// same name is never touched: ``SynProbeOwnershipError``.
+    func install() throws {
         let family = SynProbeRule.family
-        try tables.commit(
-            [
-                .newNfTable(family: family, name: SynProbeRule.table),
-                .deleteNfTable(family: family, name: SynProbeRule.table),
-                .newNfTable(family: family, name: SynProbeRule.table, comment: SynProbeRule.tableComment),
-                .newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook),
+        let fresh = NetlinkRequest.newExclusiveNfTable(family: family, name: SynProbeRule.table, comment: SynProbeRule.tableComment)
+        var messages: [NetlinkRequest]
+        switch SynProbeRule.installPlan(existing: try tables.table(family: family, name: SynProbeRule.table)) {
+        case .create: messages = [fresh]
+        case .replace(let handle): messages = [.deleteNfTable(family: family, handle: handle), fresh]
+        case .refuse(let reason): throw SynProbeOwnershipError(description: reason)
+        }
+        messages.append(.newNfBaseChain(family: family, table: SynProbeRule.table, name: SynProbeRule.chain, hook: SynProbeRule.hook))
+        for rule in SynProbeRule.rules(logGroup: group, ratePerSecond: rate) {
+            messages.append(
                 .newNfRule(
-                    family: family, table: SynProbeRule.table, chain: SynProbeRule.chain,
-                    expressions: SynProbeRule.expressions(logGroup: group, ratePerSecond: rate), comment: SynProbeRule.ruleComment),
-            ], "install nftables table inet \(SynProbeRule.table)")
-        lastCounter = 0
+                    family: family, table: SynProbeRule.table, chain: SynProbeRule.chain, expressions: rule.expressions,
+                    comment: rule.comment))
+        }
+        try tables.commit(messages, "install nftables table inet \(SynProbeRule.table)")
+        lastCounters = [0, 0, 0]
     }
 
     /// Checks the table is still exactly the agent's; recreates it if not. Returns whether it
     /// had to, and how many SYNs the rule matched since the last check.
-    func verify() throws(NetlinkError) -> (reinstalled: Bool, matched: UInt64) {
+    func verify() throws -> SynProbeCheck {
         let rules = try tables.rules(family: SynProbeRule.family, table: SynProbeRule.table, chain: SynProbeRule.chain)
-        guard SynProbeRule.isInstalled(rules, logGroup: group, ratePerSecond: rate), let rule = rules.first else {
+        guard SynProbeRule.isInstalled(rules, logGroup: group, ratePerSecond: rate) else {
             try install()
-            return (true, 0)
+            return SynProbeCheck(reinstalled: true, matched: 0, matchedUDP: 0)
         }
-        let counted = rule.counterPackets ?? lastCounter
-        let matched = counted >= lastCounter ? counted - lastCounter : counted
-        lastCounter = counted
-        return (false, matched)
+        let counted = rules.map { $0.counterPackets ?? 0 }
+        let matched = zip(counted, lastCounters).map { now, last in now >= last ? now - last : now }
+        lastCounters = counted
+        return SynProbeCheck(reinstalled: false, matched: matched[0], matchedUDP: matched[1], matchedReversePath: matched[2])
     }
 
     /// Waits up to 250 ms for logged packets and hands each to `body`.
-    func receive(_ body: (NflogPacket) -> Void) throws(NetlinkError) {
-        _ = try log.receive(body)
-    }
-
-    /// The frontend of a logged SYN, from the node's own outbound flow with the same source
-    /// port (a kernel-filtered conntrack dump), cached per source endpoint and rate-bounded.
-    /// `choose` picks it among the flows (it needs the node model, read under its lock).
-    func frontend(
-        of header: IPPacketHeader, at now: Date, choose: ([ConntrackFlow]) -> HairpinCorrelator.Endpoint?
-    ) -> HairpinCorrelator.Endpoint? {
-        guard let port = header.sourcePort else { return nil }
-        let source = HairpinCorrelator.Endpoint(address: header.source, port: port)
-        if let cached = frontendCache[source], now.timeIntervalSince(cached.time) < 10 { return cached.frontend }
-        let second = Int(now.timeIntervalSince1970)
-        if second != budgetSecond {
-            budgetSecond = second
-            lookupBudget = Self.lookupsPerSecond
-        }
-        guard let conntrack, lookupBudget > 0 else { return nil }
-        lookupBudget -= 1
-        let flows = (try? conntrack.flows(from: header.source, port: port, protocolNumber: header.protocolNumber)) ?? []
-        guard let frontend = choose(flows) else { return nil }
-        if frontendCache.count >= Self.cacheLimit { frontendCache.removeAll(keepingCapacity: true) }
-        frontendCache[source] = (frontend, now)
-        return frontend
-    }
-
-    /// Deletes the table and releases the log group: the node is left as it was.
-    func remove() throws(NetlinkError) {
-        log.unbind()
+    func receive(_ body: (NflogPacket) -> Void) throws(SynProbeReceiveError) {
         do {
-            try tables.commit(
-                [.deleteNfTable(family: SynProbeRule.family, name: SynProbeRule.table)], "remove nftables table inet \(SynProbeRule.table)")
+            _ = try log.receive(body)
+        } catch {
+            if case .overrun = error.kind { throw .overrun }
+            throw .failed(error)
+        }
+    }
+
+    func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow] {
+        guard let conntrack else { return [] }
+        let direct = try conntrack.flows(from: address, port: port, protocolNumber: protocolNumber)
+        let masqueraded = try conntrack.flows(replyingTo: address, port: port, protocolNumber: protocolNumber)
+        let known = Set(direct.compactMap(\.id))
+        return direct + masqueraded.filter { $0.id.map { !known.contains($0) } ?? true }
+    }
+
+    /// Deletes the table (only if it carries the agent's marker) and releases the log group:
+    /// the node is left as it was.
+    func remove() throws {
+        log.unbind()
+        let family = SynProbeRule.family
+        guard case .replace(let handle) = SynProbeRule.installPlan(existing: try tables.table(family: family, name: SynProbeRule.table))
+        else { return }
+        do {
+            try tables.commit([.deleteNfTable(family: family, handle: handle)], "remove nftables table inet \(SynProbeRule.table)")
         } catch {
             if case .kernel(let errno, _) = error.kind, errno == .noSuchFileOrDirectory { return }
             throw error
         }
     }
+}
+
+/// The table `inet pathwatch` exists and is not the agent's: it is left alone.
+struct SynProbeOwnershipError: Error, CustomStringConvertible {
+    var description: String
 }

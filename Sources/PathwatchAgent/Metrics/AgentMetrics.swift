@@ -43,20 +43,12 @@ public final class AgentMetrics: Sendable {
     private let repairs: [RepairResult: Counter]
     private let repairsRemoved: Counter
     private let missingRoutes = Mutex<[MissingRouteLabels: Gauge]>([:])
-    private let hairpinFlows = Mutex<[String: Counter]>([:])
-    private let hairpinUnanswered = Mutex<[String: Counter]>([:])
-    private let hairpinTracked: Gauge
-    private let selfSourcedSynDrops: Counter
-    private let martianSourcePackets: Mutex<KernelCounter>
-    private let selfSourcedDetection: [String: Gauge]
-    private let selfSourcedMode = Mutex("none")
-    private let probePackets: Counter
     private let conntrackResyncPending: Gauge
-    private let probeReinstalls: Counter
-    private let probeLost: Counter
     private let discoveryFailures: [MetadataError.Reason: Counter]
     /// Present only while discovery is on, so an agent without it shows no failing status.
     private let discoveryStatus = Mutex<Gauge?>(nil)
+    /// The slices' own collectors, written after the registry's series on every scrape.
+    private let collectors = Mutex<[any ScrapeCollector]>([])
 
     /// What became of a corrective route change, for `pathwatch_route_repairs_total{result}`.
     public enum RepairResult: String, Sendable, CaseIterable {
@@ -192,11 +184,6 @@ public final class AgentMetrics: Sendable {
             help:
                 "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator)."
         )
-        hairpinTracked = r.gauge(
-            name: "pathwatch_hairpin_tracked_flows",
-            help:
-                "Flows the hairpin detector remembers (outbound flows waiting for a return, hairpinned flows waiting for their outcome); bounded by hairpin.maxTrackedFlows."
-        )
         let discoveryHelp = "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable."
         discoveryFailures = Dictionary(
             uniqueKeysWithValues: MetadataError.Reason.allCases.map {
@@ -207,41 +194,10 @@ public final class AgentMetrics: Sendable {
                         help: discoveryHelp)
                 )
             })
-        selfSourcedSynDrops = r.counter(
-            name: "pathwatch_self_sourced_syn_drops_total",
-            help:
-                "SYNs dropped because their source is one of this node's own addresses (instance hairpin). Probe mode: every match of the probe's nftables rule; counter mode: the rise of in_martian_src, kernel-wide."
-        )
-        martianSourcePackets = Mutex(
-            KernelCounter(
-                r.counter(
-                    name: "pathwatch_martian_source_packets_total",
-                    help:
-                        "The kernel's in_martian_src counter (/proc/net/stat/rt_cache, all CPUs, kernel-wide): packets dropped for an impossible source address."
-                )))
-        selfSourcedDetection = r.gauges(
-            name: "pathwatch_self_sourced_syn_detection", label: "mode", values: ["probe", "counter", "none"],
-            help:
-                "1 for how self-sourced SYN drops are detected: probe (per packet, names the frontend), counter (in_martian_src fallback) or none."
-        ) { $0 }
         conntrackResyncPending = r.gauge(
             name: "pathwatch_conntrack_resync_pending",
             help:
                 "1 from a conntrack event overrun until the re-dump that reconciles it (once the burst ends, within 10 s): the flow model may lack flows meanwhile."
-        )
-        probePackets = r.counter(
-            name: "pathwatch_syn_probe_packets_total",
-            help: "Self-sourced SYNs the probe's nftables rule logged and the agent received (at most hairpin.probeRatePerSecond a second)."
-        )
-        probeReinstalls = r.counter(
-            name: "pathwatch_syn_probe_reinstalls_total",
-            help:
-                "Times the agent found its nftables table inet pathwatch missing or changed (flushed or deleted by someone else) and recreated it."
-        )
-        probeLost = r.counter(
-            name: "pathwatch_syn_probe_lost_total",
-            help:
-                "Times logged SYNs were lost because the probe's nfnetlink_log socket overran (ENOBUFS); drops are still counted by the rule."
         )
         let responseHelp = "HTTP responses the endpoint sent, by status class (2xx, 4xx, 5xx, …)."
         let rejectedHelp = "HTTP requests or connections the endpoint refused, by reason."
@@ -302,51 +258,7 @@ public final class AgentMetrics: Sendable {
         }
     }
 
-    /// `pathwatch_hairpin_flows_total{frontend}`; the caller bounds the label values.
-    public func countHairpinFlow(frontend: String) {
-        hairpinFlows.withLock { counters in
-            let counter =
-                counters[frontend]
-                ?? registry.counter(
-                    name: "pathwatch_hairpin_flows_total", labels: [("frontend", frontend)],
-                    help:
-                        "Connections from this node that a load balancer sent back to this node, by frontend (first hairpin.maxFrontendLabels frontends, then \"other\")."
-                )
-            counters[frontend] = counter
-            counter.increment()
-        }
-    }
-
-    public func countHairpinUnanswered(frontend: String) {
-        hairpinUnanswered.withLock { counters in
-            let counter =
-                counters[frontend]
-                ?? registry.counter(
-                    name: "pathwatch_hairpin_flows_unanswered_total", labels: [("frontend", frontend)],
-                    help: "Hairpinned connections that ended without ever being answered (the incident's failing SYNs), by frontend.")
-            counters[frontend] = counter
-            counter.increment()
-        }
-    }
-
-    public func setHairpinTracked(_ count: Int) { hairpinTracked.set(Int64(count)) }
-
-    public func countSelfSourcedSynDrops(_ count: UInt64) { selfSourcedSynDrops.increment(by: Int64(clamping: count)) }
-
-    public func setMartianSourcePackets(_ value: UInt64) { martianSourcePackets.withLock { $0.set(value) } }
-
-    public func setSelfSourcedSynDetection(mode: String) {
-        selfSourcedMode.withLock { $0 = mode }
-        for (m, gauge) in selfSourcedDetection { gauge.set(to: m == mode ? 1 : 0) }
-    }
-
-    /// The mode last set: probe, counter or none (for `/readyz`).
-    public var selfSourcedSynDetection: String { selfSourcedMode.withLock { $0 } }
-
-    public func countProbePacket() { probePackets.increment() }
     public func setConntrackResyncPending(_ pending: Bool) { conntrackResyncPending.set(to: pending ? 1 : 0) }
-    public func countProbeReinstall() { probeReinstalls.increment() }
-    public func countProbeLoss() { probeLost.increment() }
 
     public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
     public func countRepairRemoved() { repairsRemoved.increment() }
@@ -464,7 +376,15 @@ public final class AgentMetrics: Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
+        var page = PrometheusPage()
+        for collector in collectors.withLock({ $0 }) { collector.collect(into: &page) }
+        buffer.append(contentsOf: page.bytes)
         return buffer
+    }
+
+    /// Adds a slice's collector to every later scrape.
+    public func register(_ collector: any ScrapeCollector) {
+        collectors.withLock { $0.append(collector) }
     }
 }
 

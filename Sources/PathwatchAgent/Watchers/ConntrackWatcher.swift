@@ -5,7 +5,8 @@ import NetlinkIO
 import PathwatchCore
 import ServiceLifecycle
 
-/// Follows conntrack NEW/UPDATE/DESTROY events into ``LiveConntrackTable`` and counts them.
+/// Follows conntrack NEW/UPDATE/DESTROY events into ``LiveConntrackTable``, counts them, and
+/// hands each batch to its consumers (``ConntrackEventConsumer``: the detector slices).
 ///
 /// Subscribes before dumping the table, so no flow falls in between. An overrun (the kernel
 /// dropped events because the queue was full) is counted and followed by a fresh table dump
@@ -21,14 +22,13 @@ public final class ConntrackWatcher: Service {
     private let settings: AgentConfig.ConntrackSettings
     private let logger: Logger
     private let thread = WatcherThread(name: "conntrack")
-    private let hairpin: HairpinReporter?
+    private let consumers: [any ConntrackEventConsumer]
 
     public init(
         table: LiveConntrackTable, selector: ConntrackEventSelector, state: LiveNodeState, metrics: AgentMetrics,
-        settings: AgentConfig.ConntrackSettings,
-        hairpin: AgentConfig.HairpinSettings?, findings: FindingsRegistry, logger: Logger
+        settings: AgentConfig.ConntrackSettings, consumers: [any ConntrackEventConsumer], logger: Logger
     ) {
-        self.hairpin = hairpin.map { HairpinReporter(settings: $0, findings: findings, metrics: metrics, logger: logger) }
+        self.consumers = consumers
         self.table = table
         self.selector = selector
         self.state = state
@@ -108,7 +108,7 @@ public final class ConntrackWatcher: Service {
 
     private func count(_ batch: [ConntrackEvent]) {
         guard !batch.isEmpty else {
-            hairpin?.expireIfDue()
+            for consumer in consumers { consumer.idle() }
             return
         }
         var new = 0
@@ -125,7 +125,7 @@ public final class ConntrackWatcher: Service {
         if update > 0 { metrics.countConntrackEvent(.update, by: update) }
         if destroy > 0 { metrics.countConntrackEvent(.destroy, by: destroy) }
         table.apply(batch, isTracked: selector.trackedSources.contains)
-        hairpin?.observe(batch, state: state)
+        for consumer in consumers { consumer.consume(batch) }
     }
 
     /// Streams a dump into a fresh table off the lock (no array of decoded flows beside it; only

@@ -74,6 +74,9 @@ public struct AgentConfig: Sendable, Equatable {
         public var quietSeconds = 300.0
         /// Frontends beyond this many share the `other` label in pathwatch_hairpin_flows_total.
         public var maxFrontendLabels = 20
+        /// Open findings per kind (`hairpin`, `self_sourced_syn_drop`); further frontends are
+        /// summarised in one finding with key `other`, so a flood cannot grow `/findings`.
+        public var maxFindings = 50
         /// Whether the agent installs its per-packet probe for self-sourced SYNs (its own
         /// nftables table `inet pathwatch` feeding an nfnetlink_log group). Off, or when it cannot
         /// be installed, the agent falls back to the kernel's `in_martian_src` counter.

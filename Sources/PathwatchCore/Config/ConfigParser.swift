@@ -101,6 +101,7 @@ public enum ConfigParser {
                     case "maxTrackedFlows": config.hairpin.maxTrackedFlows = try reader.integer(v, path, 16...10_000_000)
                     case "quietSeconds": config.hairpin.quietSeconds = try reader.seconds(v, path, 1...86_400)
                     case "maxFrontendLabels": config.hairpin.maxFrontendLabels = try reader.integer(v, path, 0...1000)
+                    case "maxFindings": config.hairpin.maxFindings = try reader.integer(v, path, 1...10_000)
                     case "probe": config.hairpin.probe = try reader.bool(v, path)
                     case "probeLogGroup": config.hairpin.probeLogGroup = try reader.integer(v, path, 1...65535)
                     case "probeRatePerSecond": config.hairpin.probeRatePerSecond = try reader.integer(v, path, 1...100_000)

@@ -1,4 +1,3 @@
-import Foundation
 import Netlink
 
 /// Recognises hairpinned connections in the conntrack event stream.
@@ -9,7 +8,7 @@ import Netlink
 /// protocol whose destination `L:lp` is hosted on this node. The SYN-ACK then comes from `L`, not
 /// `F`, and the client rejects it: the hairpinned flow never becomes ASSURED.
 ///
-/// Memory is bounded: outbound flows are remembered for `window` seconds, at most `capacity`
+/// Memory is bounded: outbound flows are remembered for `window` (monotonic time), at most `capacity`
 /// of them (oldest evicted first), so a SYN flood of unique sources cannot grow it.
 public struct HairpinCorrelator: Sendable {
     /// One hairpin: the outbound flow through the frontend and its return to this node.
@@ -20,7 +19,23 @@ public struct HairpinCorrelator: Sendable {
         public var protocolNumber: IPProtocolNumber
         /// Conntrack id of the hairpinned (second) flow, to follow whether it is ever ASSURED.
         public var hairpinFlowID: UInt32?
-        public var time: Date
+        public var time: ContinuousClock.Instant
+        /// Conntrack id of the outbound flow through the frontend, to follow whether it is ever
+        /// answered (then it was only a reused source port).
+        public var frontendFlowID: UInt32? = nil
+
+        public init(
+            frontend: Endpoint, source: Endpoint, localTarget: Endpoint, protocolNumber: IPProtocolNumber, hairpinFlowID: UInt32?,
+            time: ContinuousClock.Instant, frontendFlowID: UInt32? = nil
+        ) {
+            self.frontend = frontend
+            self.source = source
+            self.localTarget = localTarget
+            self.protocolNumber = protocolNumber
+            self.hairpinFlowID = hairpinFlowID
+            self.time = time
+            self.frontendFlowID = frontendFlowID
+        }
     }
 
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
@@ -41,23 +56,25 @@ public struct HairpinCorrelator: Sendable {
     private struct Pending {
         var other: Endpoint
         var flowID: UInt32?
-        var time: Date
+        var time: ContinuousClock.Instant
     }
 
-    public let window: TimeInterval
+    public let window: Duration
     public let capacity: Int
     /// Outbound flows to non-local destinations, by source.
     private var outbound: [SourceKey: Pending] = [:]
+    /// The outbound flows' conntrack ids, so an answered one can be forgotten.
+    private var outboundIDs: [UInt32: SourceKey] = [:]
     /// Flows between two local endpoints, by source: matched if the outbound flow's event
     /// arrives second (events of one burst can be read out of order across CPUs).
     private var inbound: [SourceKey: Pending] = [:]
     /// Insertion order for eviction; stale entries are skipped lazily.
-    private var order: [(key: SourceKey, outboundSide: Bool, time: Date)] = []
+    private var order: [(key: SourceKey, outboundSide: Bool, time: ContinuousClock.Instant)] = []
     private var orderStart = 0
     /// Entries dropped before their window ended because `capacity` was reached (a flood).
     public private(set) var evictedForCapacity = 0
 
-    public init(window: TimeInterval = 2, capacity: Int = 65_536) {
+    public init(window: Duration = .seconds(2), capacity: Int = 65_536) {
         self.window = window
         self.capacity = max(1, capacity)
     }
@@ -65,34 +82,58 @@ public struct HairpinCorrelator: Sendable {
     public var trackedCount: Int { outbound.count + inbound.count }
 
     /// Feeds one NEW flow. Returns the hairpin it completes, if any.
-    public mutating func observeNew(_ flow: ConntrackFlow, at now: Date, isLocal: (IPAddress) -> Bool) -> Match? {
+    ///
+    /// A flow whose destination was rewritten on this node (a Service VIP or NodePort DNAT'd
+    /// here: its reply comes from another address or port) is neither leg of a hairpin: the
+    /// balancer of a hairpin rewrites the destination before the packet reaches the node.
+    public mutating func observeNew(_ flow: ConntrackFlow, at now: ContinuousClock.Instant, isLocal: (IPAddress) -> Bool) -> Match? {
         let tuple = flow.original
         guard let sourcePort = tuple.sourcePort, let destinationPort = tuple.destinationPort, isLocal(tuple.source) else { return nil }
+        guard flow.reply.source == tuple.destination, flow.reply.sourcePort == destinationPort else { return nil }
         let key = SourceKey(protocolNumber: tuple.protocolNumber, source: Endpoint(address: tuple.source, port: sourcePort))
         let destination = Endpoint(address: tuple.destination, port: destinationPort)
         if isLocal(tuple.destination) {
             guard tuple.destination != tuple.source || destinationPort != sourcePort else { return nil }
-            if let out = outbound.removeValue(forKey: key), now.timeIntervalSince(out.time) <= window {
+            if let out = removeOutbound(key), now - out.time <= window {
                 return Match(
                     frontend: out.other, source: key.source, localTarget: destination, protocolNumber: key.protocolNumber,
-                    hairpinFlowID: flow.id, time: now)
+                    hairpinFlowID: flow.id, time: now, frontendFlowID: out.flowID)
             }
             remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: false)
         } else {
-            if let back = inbound.removeValue(forKey: key), now.timeIntervalSince(back.time) <= window {
+            if let back = inbound.removeValue(forKey: key), now - back.time <= window {
                 return Match(
                     frontend: destination, source: key.source, localTarget: back.other, protocolNumber: key.protocolNumber,
-                    hairpinFlowID: back.flowID, time: now)
+                    hairpinFlowID: back.flowID, time: now, frontendFlowID: flow.id)
             }
             remember(key, Pending(other: destination, flowID: flow.id, time: now), outboundSide: true)
         }
         return nil
     }
 
+    /// An outbound flow was answered: it is a connection that works, and a later flow from the
+    /// same (reused) source port must not be matched with it.
+    public mutating func forgetOutbound(flowID: UInt32) {
+        guard let key = outboundIDs[flowID], outbound[key]?.flowID == flowID else { return }
+        _ = removeOutbound(key)
+    }
+
+    private mutating func removeOutbound(_ key: SourceKey) -> Pending? {
+        guard let removed = outbound.removeValue(forKey: key) else { return nil }
+        if let id = removed.flowID, outboundIDs[id] == key { outboundIDs.removeValue(forKey: id) }
+        return removed
+    }
+
     private mutating func remember(_ key: SourceKey, _ pending: Pending, outboundSide: Bool) {
-        if outboundSide { outbound[key] = pending } else { inbound[key] = pending }
+        if outboundSide {
+            _ = removeOutbound(key)
+            outbound[key] = pending
+            if let id = pending.flowID { outboundIDs[id] = key }
+        } else {
+            inbound[key] = pending
+        }
         order.append((key, outboundSide, pending.time))
-        expire(before: pending.time.addingTimeInterval(-window))
+        expire(before: pending.time - window)
         while outbound.count + inbound.count > capacity {
             if evictOldest() { evictedForCapacity += 1 }
         }
@@ -100,7 +141,7 @@ public struct HairpinCorrelator: Sendable {
     }
 
     /// Forgets everything older than `cutoff`.
-    public mutating func expire(before cutoff: Date) {
+    public mutating func expire(before cutoff: ContinuousClock.Instant) {
         while orderStart < order.count, order[orderStart].time < cutoff { evictOldest() }
     }
 
@@ -113,7 +154,7 @@ public struct HairpinCorrelator: Sendable {
         // Only remove it if the index still holds this very entry (not a newer one of the key).
         if entry.outboundSide {
             guard let current = outbound[entry.key], current.time == entry.time else { return false }
-            outbound.removeValue(forKey: entry.key)
+            _ = removeOutbound(entry.key)
         } else {
             guard let current = inbound[entry.key], current.time == entry.time else { return false }
             inbound.removeValue(forKey: entry.key)

@@ -1,16 +1,21 @@
 import Netlink
 
 /// The agent's per-packet probe for self-sourced SYNs, as nf_tables objects: its own table
-/// `inet pathwatch` with one base chain and one rule,
+/// `inet pathwatch` with one base chain and two rules, one for TCP SYNs and one for UDP,
 ///
 ///     table inet pathwatch {
 ///         chain selfsourced_syn {
 ///             type filter hook prerouting priority raw; policy accept;
 ///             iif != "lo" tcp flags & (syn | ack) == syn fib saddr type local counter
 ///                 limit rate 100/second log group 196
+///             iif != "lo" meta l4proto udp fib saddr type local counter
+///                 limit rate 100/second log group 196
 ///         }
 ///     }
 ///
+/// UDP has no handshake to single out, but a datagram carrying one of the node's own
+/// addresses that arrives from outside is never normal: a balancer that keeps the client
+/// address (for UDP it cannot be turned off) sent the node's own DNS, syslog or StatsD back.
 /// Priority raw runs before the routing decision that drops a martian source, so the SYN of an
 /// instance hairpin is seen; the rule only logs (policy accept), it never changes a verdict.
 public enum SynProbeRule {
@@ -20,6 +25,10 @@ public enum SynProbeRule {
     public static let hook = NfTablesHook.preroutingRaw
     public static let tableComment = "managed by pathwatch: recreated while the agent runs, removed when it stops"
     public static let ruleComment = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
+    public static let udpRuleComment = "pathwatch: UDP with a local source address arriving from outside (instance hairpin)"
+    public static let reversePathRuleComment = "pathwatch: TCP SYNs failing the strict reverse-path check (pod hairpin, rp_filter)"
+    /// The log prefix that tells the reverse-path rule's packets from the others'.
+    public static let reversePathPrefix = "pathwatch-rpf"
     /// Bytes of each packet copied to the agent: an IPv6 header with a few extension headers
     /// and the TCP header fit.
     public static let snapLength: UInt32 = 128
@@ -44,12 +53,88 @@ public enum SynProbeRule {
         ]
     }
 
-    /// Whether a dump of the probe's chain shows exactly the probe's rule: nothing missing (a
-    /// flush, a deleted table) and nothing added there by someone else.
-    public static func isInstalled(_ rules: [NfTablesRule], logGroup: UInt16, ratePerSecond: Int) -> Bool {
-        guard rules.count == 1, let rule = rules.first else { return false }
-        return rule.table == table && rule.chain == chain && rule.comment == ruleComment
-            && rule.expressionNames == expressions(logGroup: logGroup, ratePerSecond: ratePerSecond).map(\.name)
+    /// The UDP rule: as the TCP one, for every UDP datagram (rate-limited).
+    public static func udpExpressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
+        [
+            .meta(key: .inputInterface, destination: .one),
+            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
+            .meta(key: .transportProtocol, destination: .one),
+            .compare(.equal, source: .one, data: [IPProtocolNumber.udp.rawValue]),
+            .fib(flags: .sourceAddress, result: .addressType, destination: .one),
+            .compare(.equal, source: .one, data: hostBytes(UInt32(2))),
+            .counter,
+            .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
+            .log(group: logGroup, snapLength: snapLength, prefix: nil),
+        ]
+    }
+
+    /// SYNs from a source that is not the node's own address and that the strict reverse-path
+    /// check would drop (`rp_filter=1`, or a raw-table `rpfilter` rule, which run after this
+    /// chain): a pod's SYN that a balancer sent back to the node through another interface.
+    /// The agent keeps only those whose source is hosted on the node.
+    ///
+    ///     iif != "lo" tcp flags & (syn | ack) == syn fib saddr type != local
+    ///         fib saddr . iif oif missing counter limit rate 100/second log prefix "pathwatch-rpf" group 196
+    public static func reversePathExpressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
+        [
+            .meta(key: .inputInterface, destination: .one),
+            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
+            .meta(key: .transportProtocol, destination: .one),
+            .compare(.equal, source: .one, data: [IPProtocolNumber.tcp.rawValue]),
+            .payload(base: .transportHeader, offset: 13, length: 1, destination: .one),
+            .bitwise(source: .one, destination: .one, mask: [0x12], xor: [0x00]),
+            .compare(.equal, source: .one, data: [0x02]),
+            .fib(flags: .sourceAddress, result: .addressType, destination: .one),
+            .compare(.notEqual, source: .one, data: hostBytes(UInt32(2))),
+            .fib(flags: [.sourceAddress, .inputInterface, .present], result: .outputInterface, destination: .one),
+            .compare(.equal, source: .one, data: hostBytes(UInt32(0))),
+            .counter,
+            .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
+            .log(group: logGroup, snapLength: snapLength, prefix: reversePathPrefix),
+        ]
+    }
+
+    /// The chain's rules, in order: TCP, UDP, then the reverse-path rule.
+    public static func rules(logGroup: UInt16, ratePerSecond: Int) -> [(expressions: [NfTablesExpression], comment: String)] {
+        [
+            (expressions(logGroup: logGroup, ratePerSecond: ratePerSecond), ruleComment),
+            (udpExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond), udpRuleComment),
+            (reversePathExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond), reversePathRuleComment),
+        ]
+    }
+
+    /// Whether a dump of the probe's chain shows exactly the probe's rules: nothing missing (a
+    /// flush, a deleted table), nothing added there by someone else, and no value changed (a
+    /// second agent rewriting a rule to its own log group leaves the names as they were).
+    public static func isInstalled(_ dumped: [NfTablesRule], logGroup: UInt16, ratePerSecond: Int) -> Bool {
+        let wanted = rules(logGroup: logGroup, ratePerSecond: ratePerSecond)
+        guard dumped.count == wanted.count else { return false }
+        return zip(dumped, wanted).allSatisfy { rule, want in
+            rule.table == table && rule.chain == chain && rule.comment == want.comment
+                && rule.expressionNames == want.expressions.map(\.name) && rule.values == NfTablesRuleValues(want.expressions)
+        }
+    }
+
+    /// What installing the probe may do, given the table of its name found on the node.
+    public enum InstallPlan: Equatable, Sendable {
+        /// No such table: create it, failing if one appears meanwhile.
+        case create
+        /// The agent's own table (its marker comment): replace that very table (by handle).
+        case replace(handle: UInt64)
+        /// Someone else's table of the same name: never touch it.
+        case refuse(String)
+    }
+
+    /// The agent proves a table is its own by the marker comment it writes; anything else of
+    /// that name belongs to someone else (an operator's set and drop chain, say).
+    public static func installPlan(existing: NfTablesTable?) -> InstallPlan {
+        guard let existing else { return .create }
+        guard existing.comment == tableComment, let handle = existing.handle else {
+            return .refuse(
+                "nftables table inet \(table) exists and is not pathwatch's (its comment is \(existing.comment.map { "\"\($0)\"" } ?? "missing"), not pathwatch's marker): refusing to replace it; rename that table, set hairpin.probe: false, or remove the table if it is a leftover"
+            )
+        }
+        return .replace(handle: handle)
     }
 
     private static func hostBytes(_ value: UInt32) -> [UInt8] {

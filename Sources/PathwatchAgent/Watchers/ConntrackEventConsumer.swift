@@ -1,0 +1,14 @@
+import Netlink
+
+/// Something that wants the decoded conntrack events (a detector slice). The transport watcher
+/// hands it each batch it read, and nothing else: what the events mean is the consumer's
+/// business, so the watcher neither builds nor drives a detector.
+///
+/// Called on the watcher's thread, in order; a consumer must not block it for long (the
+/// kernel's queue overruns while it waits).
+public protocol ConntrackEventConsumer: Sendable {
+    /// One batch of events as read from the socket (never empty).
+    func consume(_ batch: [ConntrackEvent])
+    /// No event arrived within the receive timeout: time-based work (expiry) can run.
+    func idle()
+}

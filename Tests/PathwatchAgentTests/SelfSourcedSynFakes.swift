@@ -1,0 +1,52 @@
+import Netlink
+import PathwatchCore
+
+@testable import PathwatchAgent
+
+struct FakeRefusal: Error {}
+
+/// In-memory sources for the self-sourced SYN controller (the domain boundary: a probe and a
+/// counter), never a mock of a socket.
+
+/// An in-memory probe: queued packets, scripted checks, counted lookups.
+final class FakeSynProbe: SynProbeSource {
+    var conntrackError: (any Error)? = nil
+    var packets: [NflogPacket] = []
+    var checks: [SynProbeCheck] = []
+    var verifyFails = false
+    var receiveError: SynProbeReceiveError?
+    var flows: [ConntrackFlow] = []
+    var lookups = 0
+    var removed = false
+
+    func verify() throws -> SynProbeCheck {
+        if verifyFails { throw FakeRefusal() }
+        return checks.isEmpty ? SynProbeCheck(reinstalled: false, matched: 0) : checks.removeFirst()
+    }
+
+    func receive(_ body: (NflogPacket) -> Void) throws(SynProbeReceiveError) {
+        if let receiveError {
+            self.receiveError = nil
+            throw receiveError
+        }
+        let queued = packets
+        packets = []
+        queued.forEach(body)
+    }
+
+    func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow] {
+        lookups += 1
+        return flows.filter { $0.original.sourcePort == port }
+    }
+
+    func remove() throws { removed = true }
+}
+
+final class FakeMartianCounter: MartianCounterSource, @unchecked Sendable {
+    // Only the test's thread touches it.
+    var value: UInt64? = 10
+    func read() throws -> UInt64 {
+        guard let value else { throw FakeRefusal() }
+        return value
+    }
+}
