@@ -259,23 +259,11 @@ struct PathDetectionTests {
         #expect(finding.key == "public")
         #expect(finding.summary.contains("198.51.100.20"))
         #expect(finding.summary.contains("private path is healthy"))
-        guard case .object(let pub) = finding.evidence["public"], case .object(let priv) = finding.evidence["private"] else {
-            Issue.record("classes missing")
-            return
-        }
-        #expect(pub["status"] == .string("lossy"))
-        #expect(priv["status"] == .string("healthy"))
-        #expect(pub["cwndP50"] == .number(2))
-        guard case .array(let peers) = finding.evidence["worstPeers"], case .object(let worst) = peers.first else {
-            Issue.record("no worst peers")
-            return
-        }
-        #expect(worst["address"] == .string("198.51.100.20"))
-        guard case .object(let nicEvidence) = finding.evidence["nicAllowanceCounters"] else {
-            Issue.record("no NIC evidence")
-            return
-        }
-        #expect(nicEvidence["allZero"] == .bool(true))
+        #expect(finding.evidence.public.status == "lossy")
+        #expect(finding.evidence.private.status == "healthy")
+        #expect(finding.evidence.public.cwndP50 == 2)
+        #expect(finding.evidence.worstPeers.first?.address == "198.51.100.20")
+        #expect(finding.evidence.nicAllowanceCounters.allZero == true)
         let steps = "\(finding.remediation)"
         #expect(steps.contains("Re-associate the elastic/public IP"))
         #expect(steps.contains("second external path"))
@@ -287,8 +275,8 @@ struct PathDetectionTests {
         nodeWide.verdict = .node
         let nodeFinding = try #require(PathFinding(nodeWide, nic: [], kernelDeltas: [], thresholds: .init()))
         #expect(nodeFinding.kind == .pathDegraded)
-        #expect(nodeFinding.evidence["path"] == .string("node"))
-        #expect("\(nodeFinding.evidence["nicAllowanceCounters"]!)".contains("available"))
+        #expect(nodeFinding.evidence.path == "node")
+        #expect(nodeFinding.evidence.nicAllowanceCounters.available == false)
     }
 
     static func recordedRecords() throws -> [TCPSocketRecord] {
