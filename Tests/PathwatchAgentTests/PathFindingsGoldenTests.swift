@@ -32,31 +32,50 @@ struct PathFindingsGoldenTests {
         return sample
     }
 
-    static func peer(_ address: String, _ path: PathClass, sent: UInt64, retransmitted: UInt64, cwnd: UInt32) -> PeerSample {
-        var peer = PeerSample(address: IPAddress(address)!, path: path)
+    /// One peer's round: `sent` bytes, `retransmitted` of them again, `received` bytes with
+    /// `outOfOrder` of its segments out of order.
+    static func peer(
+        _ address: String, _ path: PathClass, sent: UInt64, retransmitted: UInt64, received: UInt64 = 0, outOfOrder: UInt64 = 0,
+        cwnd: UInt32
+    ) -> (PeerKey, PeerRound) {
+        let ip = IPAddress(address)!
+        var peer = PeerRound(path: path, address: ip)
         peer.sockets = 1
         peer.bytesSent = sent
         peer.bytesRetransmitted = retransmitted
+        peer.bytesReceived = received
+        peer.dataSegmentsIn = received / 1448
+        peer.outOfOrderPackets = outOfOrder
+        peer.sendingSockets = sent > 0 ? 1 : 0
+        peer.collapsedSockets = sent > 0 && cwnd <= 2 ? 1 : 0
         peer.smallestCongestionWindow = cwnd
         peer.largestRTT = 21_000
-        return peer
+        peer.largestReceiveRTT = received > 0 ? 24_000 : 0
+        return (PeerClassifier().peer(ip), peer)
     }
 
     /// Six rounds five seconds apart (the default window and sustain) with the given loss.
     static func assessment(publicLoss: Bool, privateLoss: Bool) -> PathDegradationDetector.Assessment {
         var detector = PathDegradationDetector()
         var last: PathDegradationDetector.Assessment?
+        let start = ContinuousClock.now
         for round in 0..<6 {
             let pub = classSample(
                 sockets: 2, sent: 600_000, retransmitted: publicLoss ? 150_000 : 0, cwnd: publicLoss ? 2 : 40, rtt: 20_000)
             let priv = classSample(
                 sockets: 3, sent: 5_000_000, retransmitted: privateLoss ? 500_000 : 1_000, cwnd: privateLoss ? 2 : 120, rtt: 400)
-            var worst: [PeerSample] = []
-            if publicLoss { worst.append(peer("198.51.100.20", .public, sent: 600_000, retransmitted: 150_000, cwnd: 2)) }
-            if privateLoss { worst.append(peer("10.0.2.20", .private, sent: 5_000_000, retransmitted: 500_000, cwnd: 2)) }
-            if !privateLoss { worst.append(peer("10.0.2.21", .private, sent: 5_000_000, retransmitted: 1_000, cwnd: 120)) }
+            var peers: [(PeerKey, PeerRound)] = [
+                peer("198.51.100.20", .public, sent: 300_000, retransmitted: publicLoss ? 90_000 : 0, cwnd: publicLoss ? 2 : 40),
+                peer("203.0.113.7", .public, sent: 200_000, retransmitted: publicLoss ? 40_000 : 0, cwnd: publicLoss ? 2 : 40),
+                peer("2001:db8:1::20", .public, sent: 100_000, retransmitted: publicLoss ? 20_000 : 0, cwnd: publicLoss ? 2 : 40),
+                peer("::ffff:192.0.2.9", .public, sent: 0, retransmitted: 0, received: 400_000, outOfOrder: publicLoss ? 60 : 0, cwnd: 10),
+                peer("10.0.2.20", .private, sent: 3_000_000, retransmitted: privateLoss ? 300_000 : 1_000, cwnd: privateLoss ? 2 : 120),
+                peer("10.0.3.20", .private, sent: 2_000_000, retransmitted: privateLoss ? 200_000 : 0, cwnd: privateLoss ? 2 : 120),
+            ]
+            peers.append(peer("203.0.114.1", .public, sent: 20_000, retransmitted: 0, cwnd: 10))  // below minPeerBytes
             let sample = PathSample(
-                time: start + Double(round) * 5, classes: [.public: pub, .private: priv], worstPeers: worst, hasDeltas: round > 0)
+                time: start + .seconds(5 * round), classes: [.public: pub, .private: priv],
+                peers: Dictionary(peers, uniquingKeysWith: { a, _ in a }), hasDeltas: round > 0)
             last = detector.ingest(sample)
         }
         return last!

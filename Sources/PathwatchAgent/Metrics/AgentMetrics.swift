@@ -124,7 +124,7 @@ public final class AgentMetrics: Sendable {
 
     public init(version: String, commit: String) {
         let r = registry
-        paths = PathMetrics(registry: r)
+        paths = PathMetrics()
         r.gauge(
             name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
             help: "Always 1; labels carry the pathwatch version and the commit it was built from."
@@ -463,6 +463,7 @@ public final class AgentMetrics: Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
+        paths.emit(into: &buffer)
         return buffer
     }
 }

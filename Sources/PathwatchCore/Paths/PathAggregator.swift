@@ -1,11 +1,10 @@
-import Foundation
 import Netlink
 
-/// Turns sampling rounds of TCP sockets into per-class deltas (``PathSample``).
+/// Turns sampling rounds of TCP sockets into per-class and per-peer deltas (``PathSample``).
 ///
 /// Sockets are identified by their kernel cookie. Each round keeps only the counters of the
 /// sockets it saw, so closed sockets are forgotten at once and memory is bounded by
-/// `maxTrackedSockets` entries (about 40 bytes each). A socket first seen in a round counts
+/// `maxTrackedSockets` entries (about 50 bytes each). A socket first seen in a round counts
 /// from zero (it opened since the last round), except in the very first round, which only
 /// records a baseline so a restart does not replay the sockets' whole history.
 ///
@@ -17,25 +16,37 @@ public struct PathAggregator: Sendable {
         public var collapsedCongestionWindow: UInt32 = 2
         /// Sockets remembered between rounds; beyond it new sockets are counted as untracked.
         public var maxTrackedSockets = 262_144
-        /// Peers with retransmissions remembered per round for the worst-peer list.
-        public var maxPeersPerRound = 4096
-        /// Worst peers kept per class per round.
-        public var worstPeers = 5
+        /// Peers counted per round; beyond it new peers are counted as untracked.
+        public var maxPeersPerRound = 16_384
 
         public init() {}
     }
 
+    /// A socket's cumulative counters; the receive ones are 0 on kernels without them.
     struct Counters {
         var bytesSent: UInt64
         var bytesRetransmitted: UInt64
         var totalRetransmits: UInt32
+        var bytesReceived: UInt64
+        var dataSegmentsIn: UInt32
+        var outOfOrderPackets: UInt32
+
+        init(_ info: TCPInfo, sent: UInt64, retransmitted: UInt64) {
+            bytesSent = sent
+            bytesRetransmitted = retransmitted
+            totalRetransmits = info.totalRetransmits
+            // Before 5.4 there is no out-of-order count: the receiving side is then not judged.
+            let judgesReceiving = info.outOfOrderPacketsReceived != nil && info.dataSegmentsIn != nil
+            bytesReceived = judgesReceiving ? info.bytesReceived ?? 0 : 0
+            dataSegmentsIn = info.dataSegmentsIn ?? 0
+            outOfOrderPackets = info.outOfOrderPacketsReceived ?? 0
+        }
     }
 
     public let settings: Settings
     private var previous: [UInt64: Counters] = [:]
     private var current: [UInt64: Counters] = [:]
-    private var round = PathSample(time: Date(timeIntervalSince1970: 0))
-    private var peers: [IPAddress: PeerSample] = [:]
+    private var round = PathSample(time: ContinuousClock.now)
     private var rounds = 0
 
     public init(settings: Settings = Settings()) {
@@ -47,8 +58,7 @@ public struct PathAggregator: Sendable {
 
     public mutating func begin() {
         current.removeAll(keepingCapacity: true)
-        peers.removeAll(keepingCapacity: true)
-        round = PathSample(time: Date(timeIntervalSince1970: 0), classes: [.public: ClassSample(), .private: ClassSample()])
+        round = PathSample(time: round.time, classes: [.public: ClassSample(), .private: ClassSample()])
     }
 
     public mutating func add(_ socket: TCPSocketRecord) {
@@ -63,7 +73,7 @@ public struct PathAggregator: Sendable {
             round.socketsWithoutCounters += 1
             return
         }
-        let now = Counters(bytesSent: bytesSent, bytesRetransmitted: bytesRetransmitted, totalRetransmits: info.totalRetransmits)
+        let now = Counters(info, sent: bytesSent, retransmitted: bytesRetransmitted)
         let known = previous[socket.cookie]
         guard known != nil || current.count < settings.maxTrackedSockets else {
             round.untrackedSockets += 1
@@ -74,43 +84,59 @@ public struct PathAggregator: Sendable {
         let before = known ?? (rounds == 0 ? now : nil)
         let sent = now.bytesSent &- (before?.bytesSent ?? 0)
         let retransmitted = now.bytesRetransmitted &- (before?.bytesRetransmitted ?? 0)
-        let segments = now.totalRetransmits &- (before?.totalRetransmits ?? 0)
+        let received = now.bytesReceived &- (before?.bytesReceived ?? 0)
         // Counters never go backwards on one socket; a wrap or a bogus value is not traffic.
-        guard sent <= 1 << 48, retransmitted <= 1 << 48 else { return }
+        guard sent <= 1 << 48, retransmitted <= 1 << 48, received <= 1 << 48 else { return }
+        let segmentsIn = UInt64(now.dataSegmentsIn &- (before?.dataSegmentsIn ?? 0))
+        let outOfOrder = UInt64(now.outOfOrderPackets &- (before?.outOfOrderPackets ?? 0))
         sample.bytesSent += sent
         sample.bytesRetransmitted += retransmitted
-        sample.retransmittedSegments += UInt64(segments)
-        if info.congestionState == .recovery || info.congestionState == .loss { sample.recoveringSockets += 1 }
-        guard sent > 0 else { return }
-        sample.activeSockets += 1
-        let collapsed = info.sendCongestionWindow <= settings.collapsedCongestionWindow
-        if collapsed { sample.collapsedSockets += 1 }
-        sample.congestionWindows.add(UInt64(info.sendCongestionWindow))
-        if info.sendSlowStartThreshold < TCPInfo.unboundedSlowStartThreshold {
-            sample.slowStartThresholds.add(UInt64(info.sendSlowStartThreshold))
+        sample.retransmittedSegments += UInt64(now.totalRetransmits &- (before?.totalRetransmits ?? 0))
+        sample.bytesReceived += received
+        if received > 0 {
+            sample.dataSegmentsIn += segmentsIn
+            sample.outOfOrderPackets += outOfOrder
+            sample.receivingSockets += 1
+            if info.receiveRTT > 0 { sample.receiveRoundTripTimes.add(UInt64(info.receiveRTT)) }
+            sample.receiveSpaces.add(UInt64(info.receiveSpace))
         }
-        sample.roundTripTimes.add(UInt64(info.rtt))
-        sample.deliveryRate &+= info.deliveryRate ?? 0
-        guard retransmitted > 0 || collapsed else { return }
-        let address = PeerClassifier.unmapped(socket.remoteAddress)
-        var peer = peers[address] ?? PeerSample(address: address, path: path)
-        guard peers[address] != nil || peers.count < settings.maxPeersPerRound else { return }
-        peer.sockets += 1
-        peer.bytesSent += sent
-        peer.bytesRetransmitted += retransmitted
-        peer.smallestCongestionWindow = min(peer.smallestCongestionWindow, info.sendCongestionWindow)
-        peer.largestRTT = max(peer.largestRTT, info.rtt)
-        peers[address] = peer
+        if info.congestionState == .recovery || info.congestionState == .loss { sample.recoveringSockets += 1 }
+        let collapsed = sent > 0 && info.sendCongestionWindow <= settings.collapsedCongestionWindow
+        if sent > 0 {
+            sample.activeSockets += 1
+            if collapsed { sample.collapsedSockets += 1 }
+            sample.congestionWindows.add(UInt64(info.sendCongestionWindow))
+            if info.sendSlowStartThreshold < TCPInfo.unboundedSlowStartThreshold {
+                sample.slowStartThresholds.add(UInt64(info.sendSlowStartThreshold))
+            }
+            sample.roundTripTimes.add(UInt64(info.rtt))
+            sample.deliveryRate &+= info.deliveryRate ?? 0
+        }
+        guard sent > 0 || received > 0 else { return }
+        let key = settings.classifier.peer(socket.remoteAddress)
+        guard round.peers[key] != nil || round.peers.count < settings.maxPeersPerRound else {
+            round.untrackedPeers += 1
+            return
+        }
+        var peer = round.peers[key] ?? PeerRound(path: path, address: PeerClassifier.unmapped(socket.remoteAddress))
+        peer.add(address: PeerClassifier.unmapped(socket.remoteAddress), sent: sent, retransmitted: retransmitted, received: received)
+        if received > 0 {
+            peer.dataSegmentsIn += segmentsIn
+            peer.outOfOrderPackets += outOfOrder
+            peer.largestReceiveRTT = max(peer.largestReceiveRTT, info.receiveRTT)
+        }
+        if sent > 0 {
+            peer.sendingSockets += 1
+            if collapsed { peer.collapsedSockets += 1 }
+            peer.smallestCongestionWindow = min(peer.smallestCongestionWindow, info.sendCongestionWindow)
+            peer.largestRTT = max(peer.largestRTT, info.rtt)
+        }
+        round.peers[key] = peer
     }
 
-    public mutating func finish(at time: Date) -> PathSample {
+    public mutating func finish(at time: ContinuousClock.Instant) -> PathSample {
         round.time = time
         round.hasDeltas = rounds > 0
-        var worst: [PeerSample] = []
-        for path in PathClass.allCases {
-            worst += peers.values.filter { $0.path == path }.sorted(by: PeerSample.worse).prefix(settings.worstPeers)
-        }
-        round.worstPeers = worst.sorted(by: PeerSample.worse)
         swap(&previous, &current)
         rounds += 1
         return round

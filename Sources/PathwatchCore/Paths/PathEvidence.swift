@@ -5,7 +5,13 @@ import Netlink
 public struct PathEvidence: FindingDetail, Hashable {
     /// `public`, `private` or `node`: which verdict this is.
     public var path: String
+    /// `low` when a degraded class had fewer than `paths.minPeers` active peers.
+    public var confidence: PathDegradationDetector.Confidence
+    /// Which way the degraded class(es) lose data: `send`, `receive` or `both`.
+    public var direction: LossDirection
     public var windowSeconds: Double
+    /// Peers left out of the verdict because `paths.maxPeers` were remembered.
+    public var untrackedPeers: Int
     public var `public`: ClassEvidence
     public var `private`: ClassEvidence
     public var worstPeers: [PeerEvidence]
@@ -17,8 +23,52 @@ public struct PathEvidence: FindingDetail, Hashable {
     public struct Thresholds: Encodable, Sendable, Hashable {
         public var retransmitRatio: Double
         public var collapsedShare: Double
+        public var outOfOrderRatio: Double
         public var minBytes: UInt64
+        public var minPeerBytes: UInt64
+        public var lossyPeerShare: Double
+        public var minLossyPeers: Int
+        public var minPeers: Int
+        public var peerWeightCapBytes: UInt64
         public var sustainSeconds: Double
+
+        init(_ s: PathDegradationDetector.Settings) {
+            retransmitRatio = s.retransmitRatio
+            collapsedShare = s.collapsedShare
+            outOfOrderRatio = s.outOfOrderRatio
+            minBytes = s.minBytes
+            minPeerBytes = s.minPeerBytes
+            lossyPeerShare = s.lossyPeerShare
+            minLossyPeers = PathDegradationDetector.minLossyPeers
+            minPeers = s.minPeers
+            peerWeightCapBytes = s.peerWeightCapBytes
+            sustainSeconds = s.sustainSeconds
+        }
+    }
+
+    /// What a class verdict rests on: its peers.
+    public struct PeersEvidence: Encodable, Sendable, Hashable {
+        public var active: Int
+        public var lossy: Int
+        public var lossySending: Int
+        public var lossyReceiving: Int
+        public var lossyShare: Double
+        public var retransmitRatioP50: Double?
+        public var retransmitRatioP90: Double?
+        public var outOfOrderRatioP50: Double?
+        public var outOfOrderRatioP90: Double?
+
+        init(_ b: PeerBreadth) {
+            active = b.active
+            lossy = b.lossy
+            lossySending = b.lossySending
+            lossyReceiving = b.lossyReceiving
+            lossyShare = b.lossyShare
+            retransmitRatioP50 = b.retransmitRatioP50
+            retransmitRatioP90 = b.retransmitRatioP90
+            outOfOrderRatioP50 = b.outOfOrderRatioP50
+            outOfOrderRatioP90 = b.outOfOrderRatioP90
+        }
     }
 
     /// One path class over the window.
@@ -40,6 +90,16 @@ public struct PathEvidence: FindingDetail, Hashable {
         public var ssthreshP50: UInt64?
         public var rttP50Microseconds: UInt64?
         public var rttP90Microseconds: UInt64?
+        public var bytesReceived: UInt64
+        public var dataSegmentsReceived: UInt64
+        public var outOfOrderPackets: UInt64
+        public var outOfOrderRatio: Double
+        public var receivingSockets: Int
+        public var receiveRttP50Microseconds: UInt64?
+        public var rcvSpaceP50Bytes: UInt64?
+        public var confidence: PathDegradationDetector.Confidence
+        public var direction: LossDirection
+        public var peers: PeersEvidence
 
         init(_ w: PathDegradationDetector.ClassWindow) {
             status = w.status.rawValue
@@ -59,29 +119,52 @@ public struct PathEvidence: FindingDetail, Hashable {
             ssthreshP50 = w.latest.slowStartThresholds.quantile(0.5)
             rttP50Microseconds = w.latest.roundTripTimes.quantile(0.5)
             rttP90Microseconds = w.latest.roundTripTimes.quantile(0.9)
+            bytesReceived = w.bytesReceived
+            dataSegmentsReceived = w.dataSegmentsIn
+            outOfOrderPackets = w.outOfOrderPackets
+            outOfOrderRatio = w.outOfOrderRatio
+            receivingSockets = w.latest.receivingSockets
+            receiveRttP50Microseconds = w.latest.receiveRoundTripTimes.quantile(0.5)
+            rcvSpaceP50Bytes = w.latest.receiveSpaces.quantile(0.5)
+            confidence = w.confidence
+            direction = w.status == .lossy ? w.peers.direction : .none
+            peers = PeersEvidence(w.peers)
         }
     }
 
-    /// One of the worst peers.
+    /// One peer over the window.
     public struct PeerEvidence: Encodable, Sendable, Hashable {
+        /// The busiest address of the peer.
         public var address: String
+        /// The address group counted as one peer (`paths.peerPrefixLengthIPv4`/`IPv6`).
+        public var peer: String
         public var path: String
         public var sockets: Int
         public var bytesSent: UInt64
         public var bytesRetransmitted: UInt64
         public var retransmitRatio: Double
+        public var bytesReceived: UInt64
+        public var outOfOrderRatio: Double
+        /// Which way this peer alone is lossy (`none` when it is clean).
+        public var lossy: LossDirection
         public var smallestCwnd: UInt32
         public var largestRttMicroseconds: UInt32
+        public var largestReceiveRttMicroseconds: UInt32
 
-        init(_ peer: PeerSample) {
+        init(_ peer: PeerWindow) {
             address = peer.address.description
+            self.peer = peer.key.description
             path = peer.path.rawValue
             sockets = peer.sockets
             bytesSent = peer.bytesSent
             bytesRetransmitted = peer.bytesRetransmitted
             retransmitRatio = peer.retransmitRatio
+            bytesReceived = peer.bytesReceived
+            outOfOrderRatio = peer.outOfOrderRatio
+            lossy = peer.lossy
             smallestCwnd = peer.smallestCongestionWindow == .max ? 0 : peer.smallestCongestionWindow
             largestRttMicroseconds = peer.largestRTT
+            largestReceiveRttMicroseconds = peer.largestReceiveRTT
         }
     }
 

@@ -15,13 +15,9 @@ public struct NICAllowanceReading: Sendable, Hashable {
     }
 }
 
-/// What a path verdict means for `/findings`: kind, key, summary, evidence and remediation.
-///
-/// Public degraded alone is `public_path_degraded` (key `public`), the incident: dashboards and
-/// alerts key on that kind and its remediation is the edge's (re-associate the elastic address).
-/// Private degraded alone and both degraded are `path_degraded` with `evidence.path` `private`
-/// or `node` (keys the same): a different kind, because the edge remediation would be wrong for
-/// them and an alert on `public_path_degraded` must not send the operator to re-map an address
+/// A path finding: `public_path_degraded` for the incident (public lossy, private fine),
+/// `path_degraded` with `evidence.path` = `private` or `node` for the others, so that alerts and
+/// runbooks keyed on `public_path_degraded` only ever lead to the edge remediation, never to it
 /// when the node itself is sick.
 public struct PathFinding: Sendable {
     public var kind: FindingKind
@@ -41,48 +37,46 @@ public struct PathFinding: Sendable {
         _ assessment: PathDegradationDetector.Assessment, nic: [NICAllowanceReading],
         kernelDeltas: [(name: String, value: Int64)], thresholds: PathDegradationDetector.Settings
     ) {
-        let pub = assessment[.public]
-        let priv = assessment[.private]
-        func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
-        func side(_ path: PathClass) -> String {
-            let w = assessment[path]
-            return "\(path.rawValue) \(percent(w.retransmitRatio)) of \(w.bytesSent) bytes retransmitted, "
-                + "\(w.collapsedSocketRounds) of \(w.activeSocketRounds) active socket samples with cwnd collapsed"
+        let degraded: [PathClass]
+        switch assessment.verdict {
+        case .healthy: return nil
+        case .public: degraded = [.public]
+        case .private: degraded = [.private]
+        case .node: degraded = [.public, .private]
         }
-        let worst = assessment.worstPeers.first.map { " Worst peer: \($0.address) (\(percent($0.retransmitRatio)) retransmitted)." } ?? ""
+        let classes = degraded.map { assessment[$0] }
+        let confidence: PathDegradationDetector.Confidence = classes.allSatisfy { $0.confidence == .high } ? .high : .low
+        let direction = LossDirection(
+            send: classes.contains { [.send, .both].contains($0.peers.direction) },
+            receive: classes.contains { [.receive, .both].contains($0.peers.direction) })
+        let text = PathFindingText(assessment: assessment, thresholds: thresholds)
         let window = Int(assessment.windowSeconds)
+        let losing = "losing packets \(text.phrase(direction))"
         switch assessment.verdict {
         case .healthy:
             return nil
         case .public:
             kind = .publicPathDegraded
-            key = "public"
-            let privateState =
-                priv.status == .idle ? "the private path carried too little traffic to compare" : "the private path is healthy"
             summary =
-                "The public path is losing packets while \(privateState): over the last \(window) s, \(side(.public)); \(side(.private)).\(worst)"
+                "The public path is \(losing) while \(text.other(.private)): over the last \(window) s, \(text.side(.public)); \(text.side(.private))."
             remediation = .publicPath
         case .node:
             kind = .pathDegraded
-            key = assessment.verdict.rawValue
             summary =
-                "Both the public and the private path are losing packets, which points at the node itself rather than either path: over the last \(window) s, \(side(.public)); \(side(.private)).\(worst)"
+                "Both the public and the private path are \(losing), which points at the node itself rather than either path: over the last \(window) s, \(text.side(.public)); \(text.side(.private))."
             remediation = .node
         case .private:
             kind = .pathDegraded
-            key = assessment.verdict.rawValue
-            let publicState =
-                pub.status == .idle ? "the public path carried too little traffic to compare" : "the public path is healthy"
             summary =
-                "The private path is losing packets while \(publicState): over the last \(window) s, \(side(.private)); \(side(.public)).\(worst)"
+                "The private path is \(losing) while \(text.other(.public)): over the last \(window) s, \(text.side(.private)); \(text.side(.public))."
             remediation = .privatePath
         }
+        key = assessment.verdict.rawValue
+        summary += text.worst + (confidence == .low ? text.lowConfidence(degraded) : "")
         evidence = PathEvidence(
-            path: assessment.verdict.rawValue, windowSeconds: assessment.windowSeconds, public: .init(pub), private: .init(priv),
-            worstPeers: assessment.worstPeers.map(PathEvidence.PeerEvidence.init),
-            thresholds: .init(
-                retransmitRatio: thresholds.retransmitRatio, collapsedShare: thresholds.collapsedShare, minBytes: thresholds.minBytes,
-                sustainSeconds: thresholds.sustainSeconds),
+            path: assessment.verdict.rawValue, confidence: confidence, direction: direction, windowSeconds: assessment.windowSeconds,
+            untrackedPeers: assessment.untrackedPeers, public: .init(assessment[.public]), private: .init(assessment[.private]),
+            worstPeers: assessment.worstPeers.map(PathEvidence.PeerEvidence.init), thresholds: .init(thresholds),
             kernelCountersInWindow: Dictionary(kernelDeltas.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
             nicAllowanceCounters: .init(nic))
     }

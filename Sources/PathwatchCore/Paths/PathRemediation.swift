@@ -29,4 +29,13 @@ public struct PathRemediation: FindingDetail, Hashable {
             "Re-associating the public address will not help: the public path is fine.",
         ],
         notDoing: nil)
+
+    /// One peer: its own last mile or route; informational.
+    public static let peer = PathRemediation(
+        steps: [
+            "Nothing to change on this node: the other peers of the same path are clean, so the loss is on this peer's side (its last mile, Wi-Fi, mobile network or ISP route).",
+            "If the peer is yours (an office, a partner, a replica), check its uplink and its route towards this node.",
+            "If more peers of the path turn lossy, the path finding (public_path_degraded or path_degraded) opens once they are at least paths.lossyPeerShare of the active peers.",
+        ],
+        notDoing: "Re-associating this node's public address does not help one peer: the path is fine for the others.")
 }
