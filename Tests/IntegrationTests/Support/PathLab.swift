@@ -43,8 +43,13 @@ struct PathLab {
             try jump.connect("j0", to: edge, "e-jump", localAddress: "10.0.2.20/24", remoteAddress: "10.0.2.1/24")
             try external.connect("x0", to: edge, "e-ext", localAddress: "198.51.100.20/24", remoteAddress: "198.51.100.1/24")
             for (i, client) in publicClients.enumerated() {
-                if i > 0 { try address(client + "/24", on: external, "x0", gateway: client.replacingOccurrences(of: ".20", with: ".1"), edge, "e-ext") }
-                try address(publicClients6[i] + "/64", on: external, "x0", gateway: publicClients6[i].replacingOccurrences(of: "::20", with: "::1"), edge, "e-ext")
+                if i > 0 {
+                    try address(
+                        client + "/24", on: external, "x0", gateway: client.replacingOccurrences(of: ".20", with: ".1"), edge, "e-ext")
+                }
+                try address(
+                    publicClients6[i] + "/64", on: external, "x0", gateway: publicClients6[i].replacingOccurrences(of: "::20", with: "::1"),
+                    edge, "e-ext")
             }
             try address("10.0.3.20/24", on: jump, "j0", gateway: "10.0.3.1/24", edge, "e-jump")
             for client in privateClients6 {
