@@ -46,7 +46,8 @@ public struct PathAggregator: Sendable {
     public let settings: Settings
     private var previous: [UInt64: Counters] = [:]
     private var current: [UInt64: Counters] = [:]
-    private var round = PathSample(time: ContinuousClock.now)
+    /// The round being summed; it gets its time (and becomes a ``PathSample``) in ``finish(at:)``.
+    private var round = Round()
     private var rounds = 0
 
     public init(settings: Settings = Settings()) {
@@ -58,7 +59,7 @@ public struct PathAggregator: Sendable {
 
     public mutating func begin() {
         current.removeAll(keepingCapacity: true)
-        round = PathSample(time: round.time, classes: [.public: ClassSample(), .private: ClassSample()])
+        round = Round()
     }
 
     public mutating func add(_ socket: TCPSocketRecord) {
@@ -135,10 +136,22 @@ public struct PathAggregator: Sendable {
     }
 
     public mutating func finish(at time: ContinuousClock.Instant) -> PathSample {
-        round.time = time
-        round.hasDeltas = rounds > 0
+        var sample = PathSample(time: time, classes: round.classes, peers: round.peers, hasDeltas: rounds > 0)
+        sample.excludedSockets = round.excludedSockets
+        sample.untrackedSockets = round.untrackedSockets
+        sample.untrackedPeers = round.untrackedPeers
+        sample.socketsWithoutCounters = round.socketsWithoutCounters
         swap(&previous, &current)
         rounds += 1
-        return round
+        return sample
+    }
+
+    private struct Round {
+        var classes: [PathClass: ClassSample] = [.public: ClassSample(), .private: ClassSample()]
+        var peers: [PeerKey: PeerRound] = [:]
+        var excludedSockets = 0
+        var untrackedSockets = 0
+        var untrackedPeers = 0
+        var socketsWithoutCounters = 0
     }
 }
