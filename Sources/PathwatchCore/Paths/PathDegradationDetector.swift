@@ -173,10 +173,21 @@ public struct PathDegradationDetector: Sendable {
             case (false, true): .private
             case (false, false): .healthy
             }
-        let all = judged.values.flatMap { $0 }
         return Assessment(
-            time: now, verdict: verdict, classes: classes, worstPeers: Array(all.sorted(by: PeerWindow.worse).prefix(settings.worstPeers)),
+            time: now, verdict: verdict, classes: classes, worstPeers: Self.worst(settings.worstPeers, of: judged.values.joined()),
             raisedPeers: raisedPeers.sorted(by: PeerWindow.worse), untrackedPeers: untracked, windowSeconds: settings.windowSeconds)
+    }
+
+    /// The `k` worst peers, worst first, without sorting them all (16k peers, 5 listed).
+    static func worst(_ k: Int, of peers: some Sequence<PeerWindow>) -> [PeerWindow] {
+        var result: [PeerWindow] = []
+        guard k > 0 else { return result }
+        for peer in peers where result.count < k || PeerWindow.worse(peer, result[result.count - 1]) {
+            let at = result.firstIndex { PeerWindow.worse(peer, $0) } ?? result.count
+            result.insert(peer, at: at)
+            if result.count > k { result.removeLast() }
+        }
+        return result
     }
 
     private func classWindow(_ path: PathClass, peers: [PeerWindow]) -> ClassWindow {
