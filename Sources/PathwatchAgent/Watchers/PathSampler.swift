@@ -69,9 +69,10 @@ public final class PathSampler: Service {
     private func apply(_ outcomes: [PathOutcome], at time: Date) {
         for outcome in outcomes {
             switch outcome {
-            case .path(let f, _):
+            case .path(let f, let opened):
                 findings.report(
                     kind: f.kind, key: f.key, summary: f.summary, evidence: f.evidence, remediation: f.remediation, at: time)
+                if opened { logger.warning("\(f.summary)", metadata: ["kind": "\(f.kind.rawValue)"]) }
             case .peer(let f, let opened):
                 findings.report(
                     kind: PeerFinding.kind, key: f.key, summary: f.summary, evidence: f.evidence, remediation: f.remediation,
@@ -91,11 +92,8 @@ public final class PathSampler: Service {
             metadata["\(path.rawValue)_peers"] = "\(w.peers.lossy)/\(w.peers.active) lossy"
             metadata["\(path.rawValue)_retransmit_ratio"] = "\(w.retransmitRatio)"
         }
-        if assessment.verdict == .healthy {
-            logger.notice("path degradation cleared", metadata: metadata)
-        } else {
-            logger.warning("path degraded (\(assessment.verdict.rawValue)); see /findings", metadata: metadata)
-        }
+        logger.notice(
+            assessment.verdict == .healthy ? "path degradation cleared" : "path verdict changed; see /findings", metadata: metadata)
         previous = assessment.verdict
     }
 }
