@@ -88,6 +88,20 @@ struct PathHealthEngineTests {
         #expect(next.assessment[.public].peers.active == 4)
     }
 
+    /// A new sock_diag session (after a failed dump) starts a new baseline but keeps the open
+    /// findings, so they still clear when the loss stops.
+    @Test func aNewBaselineKeepsTheOpenFindings() throws {
+        var run = Run()
+        for i in 0..<6 { run.source.node.open(to: Self.client(i), sent: 1_000_000) }
+        run.source.node.set(loss: 0.2, cwnd: 2) { _ in true }
+        #expect(try run.rounds(10).last.map { Self.kinds($0.outcomes) } == ["keep public_path_degraded public"])
+        run.engine.restartBaseline()
+        run.source.node.set(loss: 0, cwnd: 40) { _ in true }
+        let after = try run.rounds(20).map { Self.kinds($0.outcomes) }
+        #expect(after.contains(["clear public_path_degraded public"]))
+        #expect(after.last == [])
+    }
+
     @Test func theFindingCarriesTheEvidence() throws {
         var run = Run()
         for i in 0..<6 { run.source.node.open(to: Self.client(i), sent: 600_000, received: 600_000) }

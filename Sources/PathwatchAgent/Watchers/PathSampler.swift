@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PathwatchCore
 import ServiceLifecycle
+import Synchronization
 
 /// Runs the path slice: every `paths.sampleIntervalSeconds` one ``PathHealthEngine`` round over
 /// the kernel's sockets, its outcomes applied to the findings registry, its state handed to
@@ -17,6 +18,9 @@ public final class PathSampler: Service {
     private let logger: Logger
     private let thread = WatcherThread(name: "paths")
     private let procNet: String
+    /// Used by the sampler thread only; it outlives a session, so that after a failed dump the
+    /// findings it opened are still cleared when their time comes.
+    private let engine: Mutex<PathHealthEngine>
 
     public init(
         settings: AgentConfig.PathSettings, state: LiveNodeState, metrics: AgentMetrics, findings: FindingsRegistry, logger: Logger,
@@ -28,6 +32,7 @@ public final class PathSampler: Service {
         self.findings = findings
         self.logger = logger
         self.procNet = procNet
+        engine = Mutex(PathHealthEngine(settings: settings.engineSettings))
     }
 
     public func run() async throws {
@@ -37,7 +42,7 @@ public final class PathSampler: Service {
 
     private func session(_ thread: WatcherThread) throws {
         var source = try KernelPathSource(state: state, procNet: procNet, sampleIntervalSeconds: settings.sampleIntervalSeconds)
-        var engine = PathHealthEngine(settings: settings.engineSettings)
+        engine.withLock { $0.restartBaseline() }
         var verdict = PathDegradationDetector.Verdict.healthy
         logger.info(
             "sampling TCP sockets for path comparison",
@@ -49,13 +54,13 @@ public final class PathSampler: Service {
             let started = ContinuousClock.now
             let round: PathHealthEngine.Round
             do {
-                round = try engine.round(from: &source, at: started)
+                round = try engine.withLock { try $0.round(from: &source, at: started) }
             } catch {
                 metrics.recordSample(success: false, seconds: (ContinuousClock.now - started).seconds)
                 throw error
             }
             metrics.recordSample(success: true, seconds: (ContinuousClock.now - started).seconds)
-            metrics.publish(engine.snapshot)
+            metrics.publish(engine.withLock { $0.snapshot })
             if round.decodeErrors > 0 {
                 logger.warning("TCP socket rows that did not decode were skipped", metadata: ["rows": "\(round.decodeErrors)"])
             }

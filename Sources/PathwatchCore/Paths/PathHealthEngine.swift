@@ -58,6 +58,12 @@ public struct PathHealthEngine: Sendable {
         detector = PathDegradationDetector(settings: settings.detector)
     }
 
+    /// Forgets the sockets' counters, so the next round is a baseline again (a new sock_diag
+    /// session after a failed dump), keeping the windows, the open findings and the totals.
+    public mutating func restartBaseline() {
+        aggregator = PathAggregator(settings: settings.aggregator)
+    }
+
     /// One sampling round at `now`. Throws what the source's dump throws; the engine's state
     /// is then as before the round, except that the next round's deltas span both.
     public mutating func round(from source: inout some PathSampleSource, at now: ContinuousClock.Instant) throws -> Round {
