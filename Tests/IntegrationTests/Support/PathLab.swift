@@ -116,7 +116,10 @@ struct PathLab {
             let port = nextPort
             nextPort += 1
             processes.append(try BackgroundProcess(["iperf3", "-s", "-1", "-p", "\(port)"], in: instance, name: "iperf-s-\(port)"))
-            Thread.sleep(forTimeInterval: 0.1)
+            // A client started before the server listens is refused and never retries.
+            _ = try eventually(within: 5, every: 0.05) {
+                !(try instance.exec(["ss", "-Hltn", "sport = :\(port)"])).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            }
             let target =
                 client.contains(":") ? Self.instance6 : (Self.privateClients.contains(client) ? "10.0.1.10" : Self.publicAddress)
             let namespace = Self.privateClients.contains(client) || Self.privateClients6.contains(client) ? jump : external
