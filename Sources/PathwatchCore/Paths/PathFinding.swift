@@ -1,4 +1,3 @@
-import Foundation
 import Netlink
 
 /// An interface's cloud NIC allowance counters (ethtool statistics), for the evidence that the
