@@ -76,6 +76,19 @@ struct PathHealthEngineTests {
         #expect(try run.rounds(20).last.map { Self.kinds($0.outcomes) } == [])
     }
 
+    /// A peer finding gives way to the path finding once the loss spreads: the path finding's
+    /// worst peers name the peer from then on.
+    @Test func aPeerFindingGivesWayToThePathFinding() throws {
+        var run = Run()
+        for i in 0..<6 { run.source.node.open(to: Self.client(i), sent: 1_000_000) }
+        run.source.node.set(loss: 0.2, cwnd: 2) { $0 == Self.client(0) }
+        #expect(try run.rounds(8).last.map { Self.kinds($0.outcomes) } == ["keep peer_path_degraded 198.51.0.0/24"])
+        run.source.node.set(loss: 0.2, cwnd: 2) { _ in true }
+        let spread = try run.rounds(8).map { Self.kinds($0.outcomes) }
+        let opened = try #require(spread.firstIndex { $0.contains("open public_path_degraded public") })
+        #expect(spread[opened] == ["open public_path_degraded public", "clear peer_path_degraded 198.51.0.0/24"])
+    }
+
     /// A failed dump throws and changes nothing; the next round's deltas span both intervals.
     @Test func aFailedDumpThrowsAndTheNextRoundCarriesOn() throws {
         var run = Run()
