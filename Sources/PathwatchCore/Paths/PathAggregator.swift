@@ -67,9 +67,7 @@ public struct PathAggregator: Sendable {
             round.excludedSockets += 1
             return
         }
-        var sample = round.classes[path]!
-        sample.sockets += 1
-        defer { round.classes[path] = sample }
+        round.update(path) { $0.sockets += 1 }
         guard let info = socket.info, let bytesSent = info.bytesSent, let bytesRetransmitted = info.bytesRetransmitted else {
             round.socketsWithoutCounters += 1
             return
@@ -83,60 +81,35 @@ public struct PathAggregator: Sendable {
         current[socket.cookie] = now
         // In the baseline round, history before start-up is not news.
         let before = known ?? (rounds == 0 ? now : nil)
-        let sent = now.bytesSent &- (before?.bytesSent ?? 0)
-        let retransmitted = now.bytesRetransmitted &- (before?.bytesRetransmitted ?? 0)
-        let received = now.bytesReceived &- (before?.bytesReceived ?? 0)
+        var delta = SocketDelta(
+            sent: now.bytesSent &- (before?.bytesSent ?? 0),
+            retransmitted: now.bytesRetransmitted &- (before?.bytesRetransmitted ?? 0),
+            retransmittedSegments: UInt64(now.totalRetransmits &- (before?.totalRetransmits ?? 0)),
+            received: now.bytesReceived &- (before?.bytesReceived ?? 0),
+            segmentsIn: UInt64(now.dataSegmentsIn &- (before?.dataSegmentsIn ?? 0)),
+            outOfOrder: UInt64(now.outOfOrderPackets &- (before?.outOfOrderPackets ?? 0)))
         // Counters never go backwards on one socket; a wrap or a bogus value is not traffic.
-        guard sent <= 1 << 48, retransmitted <= 1 << 48, received <= 1 << 48 else { return }
-        let segmentsIn = UInt64(now.dataSegmentsIn &- (before?.dataSegmentsIn ?? 0))
-        let outOfOrder = UInt64(now.outOfOrderPackets &- (before?.outOfOrderPackets ?? 0))
-        sample.bytesSent += sent
-        sample.bytesRetransmitted += retransmitted
-        sample.retransmittedSegments += UInt64(now.totalRetransmits &- (before?.totalRetransmits ?? 0))
-        sample.bytesReceived += received
-        if received > 0 {
-            sample.dataSegmentsIn += segmentsIn
-            sample.outOfOrderPackets += outOfOrder
-            sample.receivingSockets += 1
-            if info.receiveRTT > 0 { sample.receiveRoundTripTimes.add(UInt64(info.receiveRTT)) }
-            sample.receiveSpaces.add(UInt64(info.receiveSpace))
-        }
-        if info.congestionState == .recovery || info.congestionState == .loss { sample.recoveringSockets += 1 }
-        let collapsed = sent > 0 && info.sendCongestionWindow <= settings.collapsedCongestionWindow
-        if sent > 0 {
-            sample.activeSockets += 1
-            if collapsed { sample.collapsedSockets += 1 }
-            sample.congestionWindows.add(UInt64(info.sendCongestionWindow))
-            if info.sendSlowStartThreshold < TCPInfo.unboundedSlowStartThreshold {
-                sample.slowStartThresholds.add(UInt64(info.sendSlowStartThreshold))
-            }
-            sample.roundTripTimes.add(UInt64(info.rtt))
-            sample.deliveryRate &+= info.deliveryRate ?? 0
-        }
-        guard sent > 0 || received > 0 else { return }
+        guard delta.sent <= 1 << 48, delta.retransmitted <= 1 << 48, delta.received <= 1 << 48 else { return }
+        delta.collapsed = delta.sent > 0 && info.sendCongestionWindow <= settings.collapsedCongestionWindow
+        round.update(path) { $0.count(delta, info) }
+        guard delta.sent > 0 || delta.received > 0 else { return }
         let key = settings.classifier.peer(socket.remoteAddress)
-        guard round.peers[key] != nil || round.peers.count < settings.maxPeersPerRound else {
+        let address = PeerClassifier.unmapped(socket.remoteAddress)
+        // One hash lookup and an in-place update: this runs for every busy socket of the node.
+        if let index = round.peers.index(forKey: key) {
+            round.peers.values[index].count(delta, info, address: address)
+        } else if round.peers.count < settings.maxPeersPerRound {
+            var peer = PeerRound(path: path, address: address)
+            peer.count(delta, info, address: address)
+            round.peers[key] = peer
+        } else {
             round.untrackedPeers += 1
-            return
         }
-        var peer = round.peers[key] ?? PeerRound(path: path, address: PeerClassifier.unmapped(socket.remoteAddress))
-        peer.add(address: PeerClassifier.unmapped(socket.remoteAddress), sent: sent, retransmitted: retransmitted, received: received)
-        if received > 0 {
-            peer.dataSegmentsIn += segmentsIn
-            peer.outOfOrderPackets += outOfOrder
-            peer.largestReceiveRTT = max(peer.largestReceiveRTT, info.receiveRTT)
-        }
-        if sent > 0 {
-            peer.sendingSockets += 1
-            if collapsed { peer.collapsedSockets += 1 }
-            peer.smallestCongestionWindow = min(peer.smallestCongestionWindow, info.sendCongestionWindow)
-            peer.largestRTT = max(peer.largestRTT, info.rtt)
-        }
-        round.peers[key] = peer
     }
 
     public mutating func finish(at time: ContinuousClock.Instant) -> PathSample {
-        var sample = PathSample(time: time, classes: round.classes, peers: round.peers, hasDeltas: rounds > 0)
+        var sample = PathSample(
+            time: time, classes: [.public: round.publicClass, .private: round.privateClass], peers: round.peers, hasDeltas: rounds > 0)
         sample.excludedSockets = round.excludedSockets
         sample.untrackedSockets = round.untrackedSockets
         sample.untrackedPeers = round.untrackedPeers
@@ -147,11 +120,21 @@ public struct PathAggregator: Sendable {
     }
 
     private struct Round {
-        var classes: [PathClass: ClassSample] = [.public: ClassSample(), .private: ClassSample()]
+        // Two stored properties, not a dictionary: updated in place, the histograms are never
+        // copied (a dictionary value taken out and put back would copy them for every socket).
+        var publicClass = ClassSample()
+        var privateClass = ClassSample()
         var peers: [PeerKey: PeerRound] = [:]
         var excludedSockets = 0
         var untrackedSockets = 0
         var untrackedPeers = 0
         var socketsWithoutCounters = 0
+
+        mutating func update(_ path: PathClass, _ body: (inout ClassSample) -> Void) {
+            switch path {
+            case .public: body(&publicClass)
+            case .private: body(&privateClass)
+            }
+        }
     }
 }

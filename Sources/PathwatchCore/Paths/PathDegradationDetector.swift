@@ -143,22 +143,28 @@ public struct PathDegradationDetector: Sendable {
         window.removeAll { now - $0.time >= span }
         var judged: [PathClass: [PeerWindow]] = [.public: [], .private: []]
         var raisedPeers: [PeerWindow] = []
-        for key in Array(peers.keys) {
-            var history = peers[key]!
-            history.rounds.removeAll { now - $0.time >= span }
-            if history.rounds.isEmpty {
-                peers.removeValue(forKey: key)
+        // Walked by index and updated in place: taking a history out and putting it back would
+        // copy its rounds, for every peer in every round.
+        var expired: [PeerKey] = []
+        var index = peers.startIndex
+        while index != peers.endIndex {
+            defer { peers.formIndex(after: &index) }
+            let key = peers.keys[index]
+            peers.values[index].rounds.removeAll { now - $0.time >= span }
+            let history = peers.values[index]
+            guard let first = history.rounds.first else {
+                expired.append(key)
                 continue
             }
-            var peer = PeerWindow(key: key, path: history.path, address: history.rounds[0].round.address)
+            var peer = PeerWindow(key: key, path: history.path, address: first.round.address)
             for entry in history.rounds { peer.add(entry.round) }
             peer.judge(settings)
-            peer.raised = history.state.update(lossy: peer.isLossy, at: now, settings)
-            peers[key] = history
+            peer.raised = peers.values[index].state.update(lossy: peer.isLossy, at: now, settings)
             guard peer.isActive else { continue }
             judged[peer.path, default: []].append(peer)
             if peer.raised { raisedPeers.append(peer) }
         }
+        for key in expired { peers.removeValue(forKey: key) }
         var classes: [PathClass: ClassWindow] = [:]
         for path in PathClass.allCases {
             var w = classWindow(path, peers: judged[path] ?? [])

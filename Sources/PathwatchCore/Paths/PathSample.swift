@@ -41,6 +41,44 @@ public struct ClassSample: Sendable, Hashable {
     public init() {}
 }
 
+/// One socket's growth since the previous round.
+struct SocketDelta {
+    var sent: UInt64
+    var retransmitted: UInt64
+    var retransmittedSegments: UInt64
+    var received: UInt64
+    var segmentsIn: UInt64
+    var outOfOrder: UInt64
+    /// Sent data with a congestion window at or below the collapse threshold.
+    var collapsed = false
+}
+
+extension ClassSample {
+    mutating func count(_ d: SocketDelta, _ info: TCPInfo) {
+        bytesSent += d.sent
+        bytesRetransmitted += d.retransmitted
+        retransmittedSegments += d.retransmittedSegments
+        bytesReceived += d.received
+        if d.received > 0 {
+            dataSegmentsIn += d.segmentsIn
+            outOfOrderPackets += d.outOfOrder
+            receivingSockets += 1
+            if info.receiveRTT > 0 { receiveRoundTripTimes.add(UInt64(info.receiveRTT)) }
+            receiveSpaces.add(UInt64(info.receiveSpace))
+        }
+        if info.congestionState == .recovery || info.congestionState == .loss { recoveringSockets += 1 }
+        guard d.sent > 0 else { return }
+        activeSockets += 1
+        if d.collapsed { collapsedSockets += 1 }
+        congestionWindows.add(UInt64(info.sendCongestionWindow))
+        if info.sendSlowStartThreshold < TCPInfo.unboundedSlowStartThreshold {
+            slowStartThresholds.add(UInt64(info.sendSlowStartThreshold))
+        }
+        roundTripTimes.add(UInt64(info.rtt))
+        deliveryRate &+= info.deliveryRate ?? 0
+    }
+}
+
 /// What the sockets to one peer did in one round (deltas), for the per-peer verdict.
 public struct PeerRound: Sendable, Hashable {
     public var path: PathClass
@@ -65,15 +103,26 @@ public struct PeerRound: Sendable, Hashable {
         self.address = address
     }
 
-    /// Adds one socket's deltas; `address` names the peer when it is the busiest so far.
-    mutating func add(address socketAddress: IPAddress, sent: UInt64, retransmitted: UInt64, received: UInt64) {
+    /// Adds one socket's deltas; `socketAddress` names the peer when it is the busiest so far.
+    mutating func count(_ d: SocketDelta, _ info: TCPInfo, address socketAddress: IPAddress) {
         sockets += 1
-        bytesSent += sent
-        bytesRetransmitted += retransmitted
-        bytesReceived += received
-        if sent + received > addressBytes {
-            addressBytes = sent + received
+        bytesSent += d.sent
+        bytesRetransmitted += d.retransmitted
+        bytesReceived += d.received
+        if d.sent + d.received > addressBytes {
+            addressBytes = d.sent + d.received
             address = socketAddress
+        }
+        if d.received > 0 {
+            dataSegmentsIn += d.segmentsIn
+            outOfOrderPackets += d.outOfOrder
+            largestReceiveRTT = max(largestReceiveRTT, info.receiveRTT)
+        }
+        if d.sent > 0 {
+            sendingSockets += 1
+            if d.collapsed { collapsedSockets += 1 }
+            smallestCongestionWindow = min(smallestCongestionWindow, info.sendCongestionWindow)
+            largestRTT = max(largestRTT, info.rtt)
         }
     }
 }
