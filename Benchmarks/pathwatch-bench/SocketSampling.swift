@@ -178,7 +178,7 @@ enum SocketSamplingBench {
                     aggregator.add(record)
                 }
             } catch { fail("\(error)") }
-            _ = aggregator.finish(at: Date())
+            _ = aggregator.finish(at: ContinuousClock.now)
             sample.wall.append(now() - t)
             sample.cpu.append(cpuSeconds(RUSAGE_SELF) - c)
 

@@ -6,6 +6,7 @@
 //   pathwatch-bench conntrack-decode [--events N] [--fixtures DIR]
 //   pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
 //   pathwatch-bench flow-memory [--flows N] [--local-sources yes] [--capacity N] [--resync yes]
+//   pathwatch-bench path-verdict [--peers N] [--sockets-per-peer N] [--rounds N]
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -19,6 +20,7 @@ let usage = """
            pathwatch-bench conntrack-listen [--events N] [--idle-ms MS]
            pathwatch-bench socket-sampling [options: see Benchmarks/run-socket-sampling.sh]
            pathwatch-bench flow-memory [--flows N] [--local-sources yes] [--capacity N] [--resync yes]
+           pathwatch-bench path-verdict [--peers N] [--sockets-per-peer N] [--rounds N]
 
     route-dump        full IPv4 route dump of the current network namespace decoded into a
                       NodeState (the agent's start-up / overrun path), timed N times (default 5),
@@ -36,6 +38,9 @@ let usage = """
                       memory growth per flow. --local-sources yes: every source is node-local, so
                       every flow also enters the hairpin correlator (bounded by --capacity,
                       default 65536). --resync yes: a re-dump streamed into a fresh table beside the full one.
+    path-verdict      the per-peer path verdict on N synthetic public peers (default 16,384) with
+                      sockets-per-peer sockets each (default 2), a third lossy; prints the median
+                      aggregation and judgement time per round once the 30 s window is full.
     """
 
 var arguments = CommandLine.arguments.dropFirst()
@@ -66,6 +71,11 @@ case "flow-memory":
         flows: options.int("flows", default: 1_000_000), localSources: options.string("local-sources") == "yes",
         capacity: options.int("capacity", default: 65_536), resync: options.string("resync") == "yes",
         fixtures: options.string("fixtures") ?? "Tests/NetlinkTests/Fixtures/conntrack")
+case "path-verdict":
+    let options = Options(arguments, allowed: ["peers", "sockets-per-peer", "rounds"])
+    pathVerdictBenchmark(
+        peers: options.int("peers", default: 16_384), socketsPerPeer: options.int("sockets-per-peer", default: 2),
+        rounds: options.int("rounds", default: 16))
 case "-h", "--help", "help":
     print(usage)
 default:

@@ -169,6 +169,11 @@ public struct TCPInfo: Sendable, Hashable {
     public var sendSlowStartThreshold: UInt32
     /// `tcpi_snd_cwnd`, segments.
     public var sendCongestionWindow: UInt32
+    /// `tcpi_rcv_rtt`: the receiver's RTT estimate, microseconds; 0 until data has arrived.
+    public var receiveRTT: UInt32
+    /// `tcpi_rcv_space`: bytes the receive-buffer autotuning expects per RTT; stays small when
+    /// the incoming stream keeps stalling.
+    public var receiveSpace: UInt32
     /// `tcpi_total_retrans`: every segment retransmitted over the socket's life.
     public var totalRetransmits: UInt32
     public var pacingRate: UInt64?
@@ -177,6 +182,8 @@ public struct TCPInfo: Sendable, Hashable {
     public var segmentsOut: UInt32?
     public var segmentsIn: UInt32?
     public var minRTT: UInt32?
+    /// `tcpi_data_segs_in`: segments with payload received (kernel 4.6+).
+    public var dataSegmentsIn: UInt32?
     public var dataSegmentsOut: UInt32?
     /// `tcpi_delivery_rate`, bytes per second.
     public var deliveryRate: UInt64?
@@ -184,6 +191,13 @@ public struct TCPInfo: Sendable, Hashable {
     public var bytesSent: UInt64?
     /// `tcpi_bytes_retrans`: payload bytes retransmitted (kernel 4.19+).
     public var bytesRetransmitted: UInt64?
+    /// `tcpi_dsack_dups`: D-SACK blocks the peer sent back, i.e. segments of ours it got twice
+    /// (kernel 5.4+). What the node's own receive side sends is only node-wide
+    /// (`TcpExt: TCPDSACKOldSent`).
+    public var dsackDuplicates: UInt32?
+    /// `tcpi_rcv_ooopack`: data packets that arrived out of order, the receiver's view of loss
+    /// on the way in (kernel 5.4+).
+    public var outOfOrderPacketsReceived: UInt32?
 
     /// The shortest `tcp_info` decoded: up to `tcpi_total_retrans` (kernel 2.6.x).
     public static let minimumLength = 104
@@ -194,7 +208,9 @@ public struct TCPInfo: Sendable, Hashable {
     public init(
         state: TCPState = .established, congestionState: TCPCongestionState = .open, sendCongestionWindow: UInt32 = 10,
         sendSlowStartThreshold: UInt32 = unboundedSlowStartThreshold, rtt: UInt32 = 1000, totalRetransmits: UInt32 = 0,
-        bytesSent: UInt64? = 0, bytesRetransmitted: UInt64? = 0, deliveryRate: UInt64? = nil, lost: UInt32 = 0
+        bytesSent: UInt64? = 0, bytesRetransmitted: UInt64? = 0, deliveryRate: UInt64? = nil, lost: UInt32 = 0,
+        bytesReceived: UInt64? = 0, dataSegmentsIn: UInt32? = 0, outOfOrderPacketsReceived: UInt32? = 0, receiveRTT: UInt32 = 0,
+        receiveSpace: UInt32 = 14480
     ) {
         length = 232
         self.state = state
@@ -214,6 +230,12 @@ public struct TCPInfo: Sendable, Hashable {
         self.bytesSent = bytesSent
         self.bytesRetransmitted = bytesRetransmitted
         self.deliveryRate = deliveryRate
+        self.bytesReceived = bytesReceived
+        self.dataSegmentsIn = dataSegmentsIn
+        self.outOfOrderPacketsReceived = outOfOrderPacketsReceived
+        self.receiveRTT = receiveRTT
+        self.receiveSpace = receiveSpace
+        dsackDuplicates = 0
     }
 
     public init(_ r: ByteReader) throws(DecodeError) {
@@ -235,6 +257,8 @@ public struct TCPInfo: Sendable, Hashable {
         rttVariance = try r.u32Host(at: 72, c)
         sendSlowStartThreshold = try r.u32Host(at: 76, c)
         sendCongestionWindow = try r.u32Host(at: 80, c)
+        receiveRTT = try r.u32Host(at: 92, c)
+        receiveSpace = try r.u32Host(at: 96, c)
         totalRetransmits = try r.u32Host(at: 100, c)
         func u64(_ offset: Int) throws(DecodeError) -> UInt64? { offset + 8 <= r.count ? try r.u64Host(at: offset, c) : nil }
         func u32(_ offset: Int) throws(DecodeError) -> UInt32? { offset + 4 <= r.count ? try r.u32Host(at: offset, c) : nil }
@@ -244,9 +268,12 @@ public struct TCPInfo: Sendable, Hashable {
         segmentsOut = try u32(136)
         segmentsIn = try u32(140)
         minRTT = try u32(148)
+        dataSegmentsIn = try u32(152)
         dataSegmentsOut = try u32(156)
         deliveryRate = try u64(160)
         bytesSent = try u64(200)
         bytesRetransmitted = try u64(208)
+        dsackDuplicates = try u32(216)
+        outOfOrderPacketsReceived = try u32(224)
     }
 }

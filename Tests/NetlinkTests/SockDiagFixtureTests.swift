@@ -85,6 +85,42 @@ struct SockDiagFixtureTests {
         #expect(throws: DecodeError.self) { try Array(infoBytes.prefix(100)).withUnsafeBytes { try TCPInfo(ByteReader($0)) } }
     }
 
+    /// The receiver's side of a socket, for a node that mostly receives: the recorded server end
+    /// of the 100000-byte connection, then known values written at the uapi offsets (92, 96,
+    /// 152, 216, 224) and read back, and the fields a shorter struct lacks left nil.
+    @Test func receiverSignalsDecodeAtTheirOffsets() throws {
+        let sockets = try Self.records("sockdiag/tcp4-established.bin")
+        let server = try #require(sockets.first { $0.localPort == 9001 }?.info)
+        #expect((server.dataSegmentsIn ?? 0) >= 2)
+        #expect(server.outOfOrderPacketsReceived == 0)  // loopback loses nothing
+        #expect(server.dsackDuplicates == 0)
+        #expect(server.receiveSpace > 0)
+        var bytes = try Fixture.messages("sockdiag/tcp4-established.bin")[0]
+        var info = try Self.tcpInfoBytes(&bytes)
+        func put(_ value: UInt32, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { info.replaceSubrange(offset..<offset + 4, with: $0) }
+        }
+        put(20_480, at: 92)
+        put(65_536, at: 96)
+        put(1_000, at: 152)
+        put(7, at: 216)
+        put(321, at: 224)
+        let decoded = try info.withUnsafeBytes { try TCPInfo(ByteReader($0)) }
+        #expect(decoded.receiveRTT == 20_480)
+        #expect(decoded.receiveSpace == 65_536)
+        #expect(decoded.dataSegmentsIn == 1_000)
+        #expect(decoded.dsackDuplicates == 7)
+        #expect(decoded.outOfOrderPacketsReceived == 321)
+        for (length, hasDSACK, hasOutOfOrder) in [(216, false, false), (224, true, false), (228, true, true)] {
+            let short = try Array(info.prefix(length)).withUnsafeBytes { try TCPInfo(ByteReader($0)) }
+            #expect((short.dsackDuplicates != nil) == hasDSACK)
+            #expect((short.outOfOrderPacketsReceived != nil) == hasOutOfOrder)
+        }
+        let oldest = try Array(info.prefix(TCPInfo.minimumLength)).withUnsafeBytes { try TCPInfo(ByteReader($0)) }
+        #expect(oldest.dataSegmentsIn == nil)
+        #expect(oldest.receiveSpace == 65_536)
+    }
+
     @Test func truncatedMessagesAreErrorsNotCrashes() throws {
         let bytes = try Fixture.messages("sockdiag/tcp4-established.bin")[0]
         for cut in stride(from: 16, to: 16 + SockDiag.messageSize, by: 7) {

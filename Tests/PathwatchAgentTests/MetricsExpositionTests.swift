@@ -86,10 +86,28 @@ struct MetricsExpositionTests {
         var privateSample = ClassSample()
         privateSample.sockets = 2
         privateSample.bytesSent = 4000
-        let sample = PathSample(time: Date(timeIntervalSince1970: 0), classes: [.public: publicSample, .private: privateSample])
-        var detector = PathDegradationDetector()
-        paths.update(detector.ingest(sample))
-        paths.recordSample(success: true, seconds: 0.25, sockets: 3, untracked: 0)
+        var publicPeer = PeerRound(path: .public, address: IPAddress("198.51.100.20")!)
+        publicPeer.bytesSent = 1000
+        publicPeer.bytesRetransmitted = 250
+        var otherPeer = PeerRound(path: .public, address: IPAddress("2001:db8::20")!)
+        otherPeer.bytesReceived = 300_000
+        otherPeer.dataSegmentsIn = 200
+        otherPeer.outOfOrderPackets = 30
+        var detector = PathDegradationDetector.Settings()
+        detector.minPeerBytes = 1000
+        let sample = PathSample(
+            time: .now, classes: [.public: publicSample, .private: privateSample],
+            peers: [PeerClassifier().peer(publicPeer.address): publicPeer, PeerClassifier().peer(otherPeer.address): otherPeer])
+        var snapshot = PathHealthEngine.Snapshot()
+        var judge = PathDegradationDetector(settings: detector)
+        snapshot.assessment = judge.ingest(sample)
+        for path in PathClass.allCases {
+            snapshot.totals[path] = .init()
+            snapshot.totals[path]!.bytesSent = sample[path].bytesSent
+            snapshot.totals[path]!.bytesRetransmitted = sample[path].bytesRetransmitted
+        }
+        snapshot.totals[.public]!.bytesReceived = 300_000
+        snapshot.sockets = 3
         var kernel = KernelTCPCounters()
         kernel.retransmittedSegments = 444
         kernel.lostRetransmits = 215
@@ -97,12 +115,17 @@ struct MetricsExpositionTests {
         kernel.synRetransmits = 2
         kernel.inNoRoutes = 0
         kernel.outNoRoutes = 61
-        paths.setKernelCounters(kernel)
-        paths.setNICAllowances([
+        kernel.dsackOldSent = 12
+        kernel.dsackOutOfOrderSent = 1
+        kernel.outOfOrderQueued = 900
+        snapshot.kernel = kernel
+        snapshot.nic = [
             NICAllowanceReading(
                 interface: "eth0", driver: "ena",
                 counters: Dictionary(uniqueKeysWithValues: NICAllowance.allCases.map { ($0, UInt64(0)) }))
-        ])
+        ]
+        paths.publish(snapshot)
+        paths.recordSample(success: true, seconds: 0.25)
     }
 
     /// Exposition order follows the client library's dictionaries; sorting the lines within each

@@ -171,6 +171,15 @@ struct PathsConfigTests {
               minBytes: 100000
               worstPeers: 3
               maxTrackedSockets: 1000
+              outOfOrderRatio: 0.1
+              minPeerBytes: 32768
+              lossyPeerShare: 0.6
+              minPeers: 3
+              peerWeightCapBytes: 500000
+              peerPrefixLengthIPv4: 32
+              peerPrefixLengthIPv6: 56
+              maxPeers: 100
+              maxPeerFindings: 2
               privateRanges: ["10.0.0.0/8", "fd00::/8"]
             """, file: "t.yaml")
         let p = config.paths
@@ -185,8 +194,19 @@ struct PathsConfigTests {
         #expect(p.worstPeers == 3)
         #expect(p.maxTrackedSockets == 1000)
         #expect(p.privateRanges == [IPPrefix("10.0.0.0/8")!, IPPrefix("fd00::/8")!])
-        #expect(p.detectorSettings.minBytes == 100_000)
-        #expect(p.aggregatorSettings.collapsedCongestionWindow == 3)
+        let engine = p.engineSettings
+        #expect(engine.detector.minBytes == 100_000)
+        #expect(engine.aggregator.collapsedCongestionWindow == 3)
+        #expect(engine.detector.outOfOrderRatio == 0.1)
+        #expect(engine.detector.minPeerBytes == 32768)
+        #expect(engine.detector.lossyPeerShare == 0.6)
+        #expect(engine.detector.minPeers == 3)
+        #expect(engine.detector.peerWeightCapBytes == 500_000)
+        #expect(engine.aggregator.classifier.peerPrefixLengthIPv4 == 32)
+        #expect(engine.aggregator.classifier.peerPrefixLengthIPv6 == 56)
+        #expect(engine.detector.maxPeers == 100)
+        #expect(engine.aggregator.maxPeersPerRound == 100)
+        #expect(engine.maxPeerFindings == 2)
         #expect(try ConfigParser.parse("", file: "t").paths == AgentConfig.PathSettings())
     }
 
@@ -201,6 +221,8 @@ struct PathsConfigTests {
         #expect(ratio?.key == "paths.retransmitRatio")
         #expect(ratio?.line == 2)
         #expect(refusal("paths:\n  privateRanges: [\"10.0.0.1/8\"]\n")?.key == "paths.privateRanges")
+        #expect(refusal("paths:\n  minPeers: 1\n")?.key == "paths.minPeers")
+        #expect(refusal("paths:\n  peerPrefixLengthIPv4: 33\n")?.key == "paths.peerPrefixLengthIPv4")
         #expect(refusal("paths:\n  privateRanges: 10.0.0.0/8\n")?.key == "paths.privateRanges")
         #expect(refusal("paths:\n  windowSecond: 5\n")?.key == "paths.windowSecond")
         #expect(refusal("paths:\n  sampleIntervalSeconds: 10\n  windowSeconds: 15\n")?.key == "paths.windowSeconds")

@@ -12,7 +12,9 @@ struct KernelTCPCountersTests {
         #expect(counters.synRetransmits == 0)
         #expect(counters.inNoRoutes == 0)
         #expect(counters.outNoRoutes == 0)
-        #expect(counters.named.count == 6)
+        #expect(counters.named.count == 9)
+        #expect(counters.dsackOldSent != nil)
+        #expect(counters.outOfOrderQueued != nil)
         let table = ProcNetTable.parse(RecordedProcNet.snmp)
         #expect(table["Tcp"]?["MaxConn"] == -1)  // negative values are values, not headers
         #expect(table["Tcp"]?["RtoMax"] == 120_000)

@@ -116,7 +116,7 @@ public final class AgentMetrics: Sendable {
 
     public init(version: String, commit: String) {
         let r = registry
-        paths = PathMetrics(registry: r)
+        paths = PathMetrics()
         r.gauge(
             name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
             help: "Always 1; labels carry the pathwatch version and the commit it was built from."
@@ -379,6 +379,7 @@ public final class AgentMetrics: Sendable {
         var page = PrometheusPage()
         for collector in collectors.withLock({ $0 }) { collector.collect(into: &page) }
         buffer.append(contentsOf: page.bytes)
+        paths.emit(into: &buffer)
         return buffer
     }
 

@@ -15,30 +15,44 @@ extension AgentConfig {
         /// cwnd (segments) at or below which an active socket counts as collapsed.
         public var collapsedCwnd = 2
         public var collapsedCwndShare = 0.5
+        public var outOfOrderRatio = 0.05
         public var minBytes = 256 * 1024
+        public var minPeerBytes = 64 * 1024
+        public var lossyPeerShare = 0.5
+        public var minPeers = 4
+        public var peerWeightCapBytes = 1 << 20
+        public var peerPrefixLengthIPv4 = 24
+        public var peerPrefixLengthIPv6 = 64
+        public var maxPeers = 16_384
+        public var maxPeerFindings = 5
         public var privateRanges = PeerClassifier.defaultPrivateRanges
         public var worstPeers = 5
         public var maxTrackedSockets = 262_144
 
         public init() {}
 
-        public var aggregatorSettings: PathAggregator.Settings {
-            var s = PathAggregator.Settings()
-            s.classifier = PeerClassifier(privateRanges: privateRanges)
-            s.collapsedCongestionWindow = UInt32(collapsedCwnd)
-            s.maxTrackedSockets = maxTrackedSockets
-            s.worstPeers = worstPeers
-            return s
-        }
-
-        public var detectorSettings: PathDegradationDetector.Settings {
-            var s = PathDegradationDetector.Settings()
-            s.windowSeconds = windowSeconds
-            s.sustainSeconds = sustainSeconds
-            s.clearSeconds = clearSeconds
-            s.retransmitRatio = retransmitRatio
-            s.collapsedShare = collapsedCwndShare
-            s.minBytes = UInt64(minBytes)
+        public var engineSettings: PathHealthEngine.Settings {
+            var s = PathHealthEngine.Settings()
+            s.aggregator.classifier = PeerClassifier(privateRanges: privateRanges)
+            s.aggregator.classifier.peerPrefixLengthIPv4 = peerPrefixLengthIPv4
+            s.aggregator.classifier.peerPrefixLengthIPv6 = peerPrefixLengthIPv6
+            s.aggregator.collapsedCongestionWindow = UInt32(collapsedCwnd)
+            s.aggregator.maxTrackedSockets = maxTrackedSockets
+            s.aggregator.maxPeersPerRound = maxPeers
+            s.detector.windowSeconds = windowSeconds
+            s.detector.sustainSeconds = sustainSeconds
+            s.detector.clearSeconds = clearSeconds
+            s.detector.retransmitRatio = retransmitRatio
+            s.detector.collapsedShare = collapsedCwndShare
+            s.detector.outOfOrderRatio = outOfOrderRatio
+            s.detector.minBytes = UInt64(minBytes)
+            s.detector.minPeerBytes = UInt64(minPeerBytes)
+            s.detector.lossyPeerShare = lossyPeerShare
+            s.detector.minPeers = minPeers
+            s.detector.peerWeightCapBytes = UInt64(peerWeightCapBytes)
+            s.detector.maxPeers = maxPeers
+            s.detector.worstPeers = worstPeers
+            s.maxPeerFindings = maxPeerFindings
             return s
         }
     }

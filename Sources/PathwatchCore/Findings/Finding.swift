@@ -8,6 +8,9 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case publicPathDegraded = "public_path_degraded"
     /// The private path, or both paths (the node itself), degraded; `evidence.path` says which.
     case pathDegraded = "path_degraded"
+    /// One peer losing packets while the other peers of its path are clean. Informational:
+    /// the default alerts do not match it (contract addition, docs/design/path-degradation.md).
+    case peerPathDegraded = "peer_path_degraded"
 }
 
 /// A JSON value for evidence and remediation, so each detector can say what it saw in its own

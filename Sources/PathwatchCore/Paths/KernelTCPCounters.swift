@@ -13,6 +13,13 @@ public struct KernelTCPCounters: Sendable, Hashable {
     public var inNoRoutes: Int64?
     /// `Ip: OutNoRoutes`: packets the node could not send for lack of a route.
     public var outNoRoutes: Int64?
+    /// `TcpExt: TCPDSACKOldSent`: D-SACKs the node sent for data it already had (the peer
+    /// retransmitted because the node's ACKs were lost): the receiving side's view of loss.
+    public var dsackOldSent: Int64?
+    /// `TcpExt: TCPDSACKOfoSent`: D-SACKs the node sent for duplicate out-of-order data.
+    public var dsackOutOfOrderSent: Int64?
+    /// `TcpExt: TCPOFOQueue`: data packets the node queued because they arrived out of order.
+    public var outOfOrderQueued: Int64?
 
     public init() {}
 
@@ -26,6 +33,9 @@ public struct KernelTCPCounters: Sendable, Hashable {
         synRetransmits = table["TcpExt"]?["TCPSynRetrans"]
         inNoRoutes = table["IpExt"]?["InNoRoutes"]
         outNoRoutes = table["Ip"]?["OutNoRoutes"]
+        dsackOldSent = table["TcpExt"]?["TCPDSACKOldSent"]
+        dsackOutOfOrderSent = table["TcpExt"]?["TCPDSACKOfoSent"]
+        outOfOrderQueued = table["TcpExt"]?["TCPOFOQueue"]
     }
 
     /// Name (as the kernel spells it), and value, of every counter read.
@@ -33,7 +43,8 @@ public struct KernelTCPCounters: Sendable, Hashable {
         [
             ("Tcp.RetransSegs", retransmittedSegments), ("TcpExt.TCPLostRetransmit", lostRetransmits),
             ("TcpExt.TCPSackRecoveryFail", sackRecoveryFailures), ("TcpExt.TCPSynRetrans", synRetransmits),
-            ("IpExt.InNoRoutes", inNoRoutes), ("Ip.OutNoRoutes", outNoRoutes),
+            ("IpExt.InNoRoutes", inNoRoutes), ("Ip.OutNoRoutes", outNoRoutes), ("TcpExt.TCPDSACKOldSent", dsackOldSent),
+            ("TcpExt.TCPDSACKOfoSent", dsackOutOfOrderSent), ("TcpExt.TCPOFOQueue", outOfOrderQueued),
         ].compactMap { name, value in value.map { (name, $0) } }
     }
 }

@@ -14,6 +14,12 @@ public enum PathClass: String, Sendable, CaseIterable, Hashable, Codable {
 /// (`::ffff:a.b.c.d`, what dual-stack listeners see) are classified as the IPv4 address.
 public struct PeerClassifier: Sendable, Equatable {
     public var privateRanges: [IPPrefix]
+    /// The IPv4 prefix that makes one peer: clients behind one NAT'd office or one carrier-grade
+    /// NAT pool show as several addresses of one /24, and are one peer to the verdict.
+    public var peerPrefixLengthIPv4 = 24
+    /// The IPv6 prefix that makes one peer: a /64 is one customer network (privacy addresses
+    /// rotate inside it).
+    public var peerPrefixLengthIPv6 = 64
 
     /// RFC 1918, RFC 6598 shared address space (carrier-grade NAT, also used inside VPCs and
     /// Kubernetes), and IPv6 unique local addresses (RFC 4193).
@@ -38,9 +44,30 @@ public struct PeerClassifier: Sendable, Equatable {
         return .public
     }
 
+    /// The peer `address` belongs to (IPv4-mapped addresses as IPv4).
+    public func peer(_ address: IPAddress) -> PeerKey {
+        let peer = Self.unmapped(address)
+        let length = peer.family == .inet ? peerPrefixLengthIPv4 : peerPrefixLengthIPv6
+        return PeerKey(prefix: IPPrefix(address: peer.masked(to: length), length: length))
+    }
+
     /// `::ffff:a.b.c.d` as `a.b.c.d`; any other address unchanged.
     public static func unmapped(_ address: IPAddress) -> IPAddress {
         if case .v6(0, let low) = address, low >> 32 == 0xFFFF { return .v4(UInt32(truncatingIfNeeded: low)) }
         return address
+    }
+}
+
+/// A peer as the verdict counts it: an address group (by default a /24 or a /64), so that one
+/// office behind NAT is one peer however many addresses its clients show.
+public struct PeerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var prefix: IPPrefix
+
+    public init(prefix: IPPrefix) { self.prefix = prefix }
+
+    public var description: String { prefix.description }
+
+    public static func < (a: PeerKey, b: PeerKey) -> Bool {
+        (a.prefix.address, a.prefix.length) < (b.prefix.address, b.prefix.length)
     }
 }
