@@ -7,7 +7,7 @@ import Testing
 /// flood, and never forgotten.
 @Suite("Resync schedule")
 struct ResyncScheduleTests {
-    let t0 = Date(timeIntervalSince1970: 1_000)
+    let t0 = ContinuousClock.now
 
     @Test func nothingIsDueWithoutAnOverrun() {
         let schedule = ResyncSchedule()
@@ -18,12 +18,12 @@ struct ResyncScheduleTests {
     @Test func aBurstIsReconciledOnceItHasBeenQuietForASecond() {
         var schedule = ResyncSchedule(quietSeconds: 1, maxDeferSeconds: 10)
         schedule.noteOverrun(at: t0)
-        schedule.noteOverrun(at: t0.addingTimeInterval(0.5))
+        schedule.noteOverrun(at: t0 + .seconds(0.5))
         #expect(schedule.isPending)
-        #expect(!schedule.isDue(at: t0.addingTimeInterval(1.2)), "0.7 s after the last overrun")
-        #expect(schedule.isDue(at: t0.addingTimeInterval(1.5)))
+        #expect(!schedule.isDue(at: t0 + .seconds(1.2)), "0.7 s after the last overrun")
+        #expect(schedule.isDue(at: t0 + .seconds(1.5)))
         schedule.didResync()
-        #expect(!schedule.isPending && !schedule.isDue(at: t0.addingTimeInterval(100)))
+        #expect(!schedule.isPending && !schedule.isDue(at: t0 + .seconds(100)))
     }
 
     /// The overload run: an overrun every 0.3 s for a minute. Re-dumps come every 10 s, not at
@@ -33,8 +33,8 @@ struct ResyncScheduleTests {
         var resyncs: [Double] = []
         var t = 0.0
         while t < 60 {
-            schedule.noteOverrun(at: t0.addingTimeInterval(t))
-            if schedule.isDue(at: t0.addingTimeInterval(t)) {
+            schedule.noteOverrun(at: t0 + .seconds(t))
+            if schedule.isDue(at: t0 + .seconds(t)) {
                 resyncs.append(t)
                 schedule.didResync()
             }
@@ -44,7 +44,7 @@ struct ResyncScheduleTests {
         for (a, b) in zip(resyncs, resyncs.dropFirst()) { #expect(b - a >= 10 - 0.31) }
         // And once the flood stops, the last one a second later.
         #expect(schedule.isPending)
-        #expect(schedule.isDue(at: t0.addingTimeInterval(t + 1)))
+        #expect(schedule.isDue(at: t0 + .seconds(t + 1)))
     }
 
     @Test func theDeferralIsNeverShorterThanTheQuietTime() {

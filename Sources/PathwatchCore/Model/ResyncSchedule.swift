@@ -1,5 +1,3 @@
-import Foundation
-
 /// When to re-dump the conntrack table after its event queue overran.
 ///
 /// A re-dump of 250k flows takes ~1.4 s, and an event flood that overran the queue once overruns
@@ -13,8 +11,8 @@ public struct ResyncSchedule: Sendable, Equatable {
     public let quietSeconds: Double
     public let maxDeferSeconds: Double
     /// The first overrun not yet reconciled by a re-dump.
-    public private(set) var pendingSince: Date?
-    private var lastOverrun: Date?
+    public private(set) var pendingSince: ContinuousClock.Instant?
+    private var lastOverrun: ContinuousClock.Instant?
 
     public init(quietSeconds: Double = 1, maxDeferSeconds: Double = 10) {
         self.quietSeconds = quietSeconds
@@ -23,14 +21,14 @@ public struct ResyncSchedule: Sendable, Equatable {
 
     public var isPending: Bool { pendingSince != nil }
 
-    public mutating func noteOverrun(at now: Date) {
+    public mutating func noteOverrun(at now: ContinuousClock.Instant) {
         if pendingSince == nil { pendingSince = now }
         lastOverrun = now
     }
 
-    public func isDue(at now: Date) -> Bool {
+    public func isDue(at now: ContinuousClock.Instant) -> Bool {
         guard let pendingSince, let lastOverrun else { return false }
-        return now.timeIntervalSince(lastOverrun) >= quietSeconds || now.timeIntervalSince(pendingSince) >= maxDeferSeconds
+        return now - lastOverrun >= .seconds(quietSeconds) || now - pendingSince >= .seconds(maxDeferSeconds)
     }
 
     public mutating func didResync() {
