@@ -45,6 +45,8 @@ final class NodeReporter: Service {
         var backoff = RetryBackoff()
         var retryAt: ContinuousClock.Instant?
         var health = APIHealthLog(what: "node status")
+        /// Status per condition type as last accepted, to log changes only.
+        var statuses: [String: String] = [:]
     }
 
     func run() async throws {
@@ -80,14 +82,28 @@ final class NodeReporter: Service {
                         .patch, "/api/v1/nodes/\(node)/status", body: NodeConditionPatch(conditions: patch).json(),
                         contentType: NodeConditionPatch.contentType)
                     m.conditions.acknowledge(patch, at: now)
-                    let changed = patch.map { "\($0.type)=\($0.status)" }.joined(separator: ",")
-                    logger.debug("node conditions sent", metadata: ["conditions": "\(changed)"])
+                    for condition in patch where m.statuses[condition.type] != condition.status {
+                        m.statuses[condition.type] = condition.status
+                        logger.notice(
+                            "node condition set",
+                            metadata: [
+                                "node": "\(node)", "condition": "\(condition.type)", "status": "\(condition.status)",
+                                "reason": "\(condition.reason)",
+                            ])
+                    }
                 }
             }
             if let uid = m.uid {
                 while let (event, time) = m.queued.first {
                     let object = NodeEventObject(event, node: node, uid: uid, at: time)
-                    _ = try await client.send(.create, "/api/v1/namespaces/\(NodeEventObject.namespace)/events", body: object.json())
+                    do throws(KubernetesAPIError) {
+                        _ = try await client.send(.create, "/api/v1/namespaces/\(NodeEventObject.namespace)/events", body: object.json())
+                    } catch {
+                        // An event the API finds invalid would block the queue for ever: drop it.
+                        guard case .status(let code, _) = error, code == 400 || code == 422 else { throw error }
+                        logger.warning(
+                            "event refused by the API server; dropped", metadata: ["reason": "\(event.reason)", "error": "\(error)"])
+                    }
                     m.queued.removeFirst()
                 }
             }

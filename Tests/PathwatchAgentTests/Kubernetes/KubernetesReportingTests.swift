@@ -205,15 +205,23 @@ struct KubernetesReportingTests {
                 ),
                 .init(
                     method: "PATCH", pathPrefix: "/api/v1/nodes/", status: 409, body: #"{"kind":"Status","code":409,"message":"conflict"}"#),
+                .init(
+                    method: "POST", pathPrefix: "/api/v1/namespaces/", status: 422,
+                    body: #"{"kind":"Status","code":422,"message":"invalid"}"#),
             ]
         }
         Self.hairpin(lab.findings)
         try await Self.running(lab, try lab.reporting()) {
             try await Self.eventually(15, "PathwatchHairpin=True after the faults") { lab.condition("PathwatchHairpin")?.status == "True" }
+            // The event the API refused (422) is dropped, not retried for ever; nothing else blocks.
+            try await Self.eventually(5, "the refused event counted") { lab.requests(.create, .clientError) == 1 }
+            try await Task.sleep(for: .seconds(1))
+            #expect(lab.requests(.create, .clientError) == 1)
         }
         #expect(lab.requests(.patch, .forbidden) == 1)
         #expect(lab.requests(.patch, .conflict) == 1)
         #expect(lab.requests(.get, .success) >= 2)  // the garbage answer, then a good one
+        #expect(lab.server.state.withLock { $0.events.isEmpty })
         #expect(lab.findings.snapshot().count == 1)
     }
 
