@@ -83,3 +83,15 @@ public enum PodChange: Sendable, Equatable {
     case upsert(Pod)
     case delete(Pod)
 }
+
+extension PodNameResolver {
+    /// `namespace/name` of the pods at `addresses` that have one, in order and without repeats,
+    /// at most `limit`: for evidence lists (`clientPods`, `serverPods`) that stay bounded.
+    public func podNames(_ addresses: some Sequence<IPAddress>, limit: Int) -> [String] {
+        var names: [String] = []
+        for address in addresses {
+            if let pod = pod(at: address) { names.appendOnce(pod.description, limit: limit) }
+        }
+        return names
+    }
+}

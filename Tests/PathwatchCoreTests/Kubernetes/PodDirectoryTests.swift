@@ -88,3 +88,23 @@ struct PodDirectoryTests {
         }
     }
 }
+
+@Suite("Pod name resolver")
+struct PodNameResolverTests {
+    struct Fixed: PodNameResolver {
+        var directory: PodDirectory
+        func pod(at address: IPAddress) -> PodReference? { directory.pod(at: address) }
+    }
+
+    @Test func evidenceListsNameEachPodOnceAndStayBounded() {
+        var directory = PodDirectory()
+        directory.apply(.upsert(Pod(uid: "a", namespace: "shop", name: "client", addresses: [IPAddress("10.0.1.20")!])))
+        directory.apply(.upsert(Pod(uid: "b", namespace: "shop", name: "server", addresses: [IPAddress("10.0.1.21")!])))
+        directory.apply(.upsert(Pod(uid: "c", namespace: "shop", name: "third", addresses: [IPAddress("10.0.1.22")!])))
+        let resolver = Fixed(directory: directory)
+        let addresses = ["10.0.1.20", "10.0.1.99", "10.0.1.20", "10.0.1.21", "10.0.1.22"].map { IPAddress($0)! }
+        #expect(resolver.podNames(addresses, limit: 5) == ["shop/client", "shop/server", "shop/third"])
+        #expect(resolver.podNames(addresses, limit: 2) == ["shop/client", "shop/server"])
+        #expect(resolver.podNames([IPAddress("10.0.1.99")!], limit: 5).isEmpty)
+    }
+}
