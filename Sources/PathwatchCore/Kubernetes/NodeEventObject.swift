@@ -58,7 +58,7 @@ public struct NodeSnapshot: Sendable, Equatable {
     public var uid: String
     public var conditions: [NodeCondition]
 
-    public static func decode(_ bytes: [UInt8]) throws(PodWire.DecodeError) -> NodeSnapshot {
+    public static func decode(_ bytes: [UInt8]) throws(KubernetesWireError) -> NodeSnapshot {
         struct Wire: Decodable {
             struct Metadata: Decodable { var uid: String }
             struct Status: Decodable { var conditions: [LooseCondition]? }
@@ -79,7 +79,7 @@ public struct NodeSnapshot: Sendable, Equatable {
             wire = try KubernetesJSON.decoder().decode(Wire.self, from: Data(bytes))
         } catch {
             let start = String(decoding: bytes.prefix(60), as: UTF8.self)
-            throw PodWire.DecodeError(description: "not a valid Node: \(error); starts with '\(start)'")
+            throw KubernetesWireError(description: "not a valid Node: \(error); starts with '\(start)'")
         }
         let conditions = (wire.status?.conditions ?? []).map {
             NodeCondition(

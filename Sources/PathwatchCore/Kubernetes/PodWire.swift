@@ -1,15 +1,16 @@
 import Foundation
 import Netlink
 
+/// An answer from the API server that is not the JSON expected, saying what was wrong.
+public struct KubernetesWireError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+}
+
 /// Decodes the API's pod lists and watch lines into ``Pod`` values, with an error that says
 /// what was wrong (a proxy's HTML page, a truncated line, a `Status` where a Pod was expected).
 public enum PodWire {
-    public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
-        public var description: String
-    }
-
     /// A list answer: the pods and the `resourceVersion` a watch continues from.
-    public static func list(_ bytes: [UInt8]) throws(DecodeError) -> (pods: [Pod], resourceVersion: String) {
+    public static func list(_ bytes: [UInt8]) throws(KubernetesWireError) -> (pods: [Pod], resourceVersion: String) {
         let list: WirePodList = try decode(bytes, "pod list")
         return (list.items.map(\.pod), list.metadata?.resourceVersion ?? "")
     }
@@ -22,7 +23,7 @@ public enum PodWire {
     }
 
     /// One line of a watch stream.
-    public static func watchLine(_ bytes: [UInt8]) throws(DecodeError) -> WatchLine {
+    public static func watchLine(_ bytes: [UInt8]) throws(KubernetesWireError) -> WatchLine {
         let head: WireEventHead = try decode(bytes, "watch event")
         switch head.type {
         case "ADDED", "MODIFIED", "DELETED":
@@ -37,16 +38,16 @@ public enum PodWire {
             let event: WireEvent<WireStatus> = try decode(bytes, "ERROR watch event")
             return .error(code: event.object.code ?? 0, message: event.object.message ?? "")
         default:
-            throw DecodeError(description: "unknown watch event type '\(head.type)'")
+            throw KubernetesWireError(description: "unknown watch event type '\(head.type)'")
         }
     }
 
-    static func decode<T: Decodable>(_ bytes: [UInt8], _ what: String) throws(DecodeError) -> T {
+    static func decode<T: Decodable>(_ bytes: [UInt8], _ what: String) throws(KubernetesWireError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
             let start = String(decoding: bytes.prefix(60), as: UTF8.self)
-            throw DecodeError(description: "not a valid \(what): \(Self.reason(error)); starts with '\(start)'")
+            throw KubernetesWireError(description: "not a valid \(what): \(Self.reason(error)); starts with '\(start)'")
         }
     }
 

@@ -77,9 +77,9 @@ struct PodDirectoryTests {
             try PodWire.watchLine(
                 Array(#"{"type":"ERROR","object":{"kind":"Status","code":410,"message":"too old resource version"}}"#.utf8))
                 == .error(code: 410, message: "too old resource version"))
-        #expect(throws: PodWire.DecodeError.self) { try PodWire.watchLine(Array("<html>502 Bad Gateway</html>".utf8)) }
-        #expect(throws: PodWire.DecodeError.self) { try PodWire.watchLine(Array(#"{"type":"ADDED","object":{"metadata":"#.utf8)) }
-        #expect(throws: PodWire.DecodeError.self) { try PodWire.list(Array(#"{"items":3}"#.utf8)) }
+        #expect(throws: KubernetesWireError.self) { try PodWire.watchLine(Array("<html>502 Bad Gateway</html>".utf8)) }
+        #expect(throws: KubernetesWireError.self) { try PodWire.watchLine(Array(#"{"type":"ADDED","object":{"metadata":"#.utf8)) }
+        #expect(throws: KubernetesWireError.self) { try PodWire.list(Array(#"{"items":3}"#.utf8)) }
         do {
             _ = try PodWire.watchLine(Array(#"{"type":"ADDED","object":{"spec":{}}}"#.utf8))
             Issue.record("accepted a pod without metadata")
