@@ -120,4 +120,21 @@ struct KubernetesReportingNamespaceTests {
             #expect((try agent.metrics().value("pathwatch_kubernetes_requests_total", ["verb": "patch", "result": "success"]) ?? 0) >= 3)
         }
     }
+
+    @Test func aKubeconfigThatCannotBeUsedRefusesStartUpNamingTheKey() throws {
+        try withNamespaces(["node"]) { nss in
+            let agent = try AgentProcess(
+                in: nss[0],
+                config: """
+                    kubernetes:
+                      enabled: true
+                      kubeconfig: /nonexistent/kubeconfig
+                      nodeName: node-1
+                    """)
+            defer { agent.stop() }
+            agent.process.waitUntilExit()
+            #expect(agent.process.terminationStatus == 2, "log:\n\(agent.log)")
+            #expect(agent.log.contains("kubernetes.kubeconfig"), "log:\n\(agent.log)")
+        }
+    }
 }
