@@ -42,6 +42,16 @@ public enum Agent {
             selfSourcedSynMode: { [slice = parts.selfSourcedSyn] in slice.mode }, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        metrics.findingCauses.setFrontendLimit(config.hairpin.maxFrontendLabels)
+        let kubernetes: KubernetesReporting?
+        do {
+            kubernetes = try KubernetesReporting(
+                config: config, findings: findings, modelReady: { state.isReady }, metrics: metrics, eventLoopGroup: group, logger: logger)
+        } catch {
+            printError("pathwatch: configuration refused: \(error)")
+            try? await group.shutdownGracefully()
+            return .refused
+        }
         let limits = HTTPLimits(
             maxRequestHeadBytes: config.http.maxRequestHeadBytes,
             idleTimeout: .milliseconds(Int64(config.http.idleTimeoutSeconds * 1000)),
@@ -59,15 +69,18 @@ public enum Agent {
                 if old.autofix != new.autofix { autofix.set(new.autofix, by: "config file") }
                 if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack
                     || old.controlSocket != new.controlSocket || old.hairpin != new.hairpin || old.paths != new.paths
+                    || old.kubernetes != new.kubernetes
                 {
                     logger.warning(
-                        "listen, http, netlink, conntrack, hairpin, paths and controlSocket settings take effect at the next restart")
+                        "listen, http, netlink, conntrack, hairpin, paths, kubernetes and controlSocket settings take effect at the next restart"
+                    )
                 }
                 state.changes.notify()  // subnetRoutes, subnetGateways, repair and discovery settings apply now
             })
         var services = parts.services(config: config, configuration: { reloader.config }, logger: logger)
         services.append(http)
         services.append(reloader)
+        if let kubernetes { services.append(kubernetes) }
         services.append(
             ControlServer(
                 path: config.controlSocket, autofix: autofix,

@@ -41,7 +41,7 @@ struct GrafanaDashboardTests {
         for metric in [
             "pathwatch_findings", "pathwatch_conntrack_events_total", "pathwatch_link_rx_errors_total",
             "pathwatch_link_rx_dropped_total", "pathwatch_netlink_overruns_total", "pathwatch_ready", "up",
-            "pathwatch_config_reloads_total", "pathwatch_build_info",
+            "pathwatch_config_reloads_total", "pathwatch_build_info", "pathwatch_finding_causes",
         ] {
             #expect(read.contains(metric), "no panel reads \(metric)")
         }

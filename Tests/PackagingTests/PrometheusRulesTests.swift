@@ -10,14 +10,25 @@ struct PrometheusRulesTests {
         var expression: String
     }
 
+    /// The alerting rules (recording rules are in ``recordings()``).
     static func rules() throws -> [Rule] {
+        try allRules().filter { $0["alert"] != nil }.map {
+            Rule(alert: $0["alert"] as? String ?? "", expression: $0["expr"] as? String ?? "")
+        }
+    }
+
+    /// Recorded series name to expression.
+    static func recordings() throws -> [String: String] {
+        Dictionary(
+            uniqueKeysWithValues: try allRules().compactMap { rule in
+                (rule["record"] as? String).map { ($0, rule["expr"] as? String ?? "") }
+            })
+    }
+
+    static func allRules() throws -> [[String: Any]] {
         let document = try #require(try Yams.load(yaml: try Tool.read("packaging/prometheus/alerts.yml")) as? [String: Any])
         let groups = try #require(document["groups"] as? [[String: Any]])
-        return try groups.flatMap { group in
-            try #require(group["rules"] as? [[String: Any]]).map { rule in
-                Rule(alert: rule["alert"] as? String ?? "", expression: rule["expr"] as? String ?? "")
-            }
-        }
+        return try groups.flatMap { group in try #require(group["rules"] as? [[String: Any]]) }
     }
 
     @Test func promtoolChecksTheRules() throws {
@@ -47,26 +58,34 @@ struct PrometheusRulesTests {
         #expect(Set(groups.compactMap { $0["name"] as? String }) == Set(alerts))
     }
 
-    /// Alerts only read series the agent serves now (and `up`).
+    /// Alerts only read series the agent serves now (and `up`), or series recorded from them.
     @Test func everyExpressionReadsExportedMetrics() throws {
+        let recordings = try Self.recordings()
         let exported = try Documented.metricNames()
+        for (name, expression) in recordings {
+            #expect(PromQL.metricNames(in: expression).isSubset(of: exported), "recording \(name) reads a metric not in docs/metrics.md")
+        }
         for rule in try Self.rules() {
             let names = PromQL.metricNames(in: rule.expression)
             #expect(!names.isEmpty, "\(rule.alert): no metric found in \(rule.expression)")
-            #expect(names.isSubset(of: exported), "\(rule.alert) reads \(names.subtracting(exported).sorted()), not in docs/metrics.md")
+            let unknown = names.subtracting(exported).subtracting(recordings.keys)
+            #expect(unknown.isEmpty, "\(rule.alert) reads \(unknown.sorted()), not in docs/metrics.md")
         }
     }
 
-    /// Each finding kind the agent reports has an alert, except the informational
-    /// `peer_path_degraded` (one peer's own loss), which no alert may match.
-    @Test func everyFindingKindHasAnAlert() throws {
+    /// Each finding kind the agent reports has an alert, once per cause across the fleet: the
+    /// recording rule counts nodes by kind and the cause labels of `pathwatch_finding_causes`.
+    /// The informational `peer_path_degraded` (one peer's own loss) has none, and no alert may match it.
+    @Test func everyFindingKindHasAnAlertPerCause() throws {
+        let recorded = try #require(try Self.recordings()["pathwatch:finding_causes:nodes"])
+        #expect(recorded == "count by (job, kind, frontend, destination, path) (pathwatch_finding_causes > 0)")
         let metrics = try Tool.read("docs/metrics.md")
         let row = try #require(metrics.split(separator: "\n").first { $0.hasPrefix("| `pathwatch_findings`") })
         let kinds = FindingKind.allCases.map(\.rawValue)
         for kind in kinds { #expect(row.contains("`\(kind)`"), "the pathwatch_findings row of docs/metrics.md lacks \(kind)") }
         let expressions = try Self.rules().map(\.expression)
         for kind in kinds where kind != FindingKind.peerPathDegraded.rawValue {
-            #expect(expressions.contains { $0.hasPrefix("pathwatch_findings{kind=\"\(kind)\"} > 0") }, "no alert for finding kind \(kind)")
+            #expect(expressions.contains { $0.hasPrefix("pathwatch:finding_causes:nodes{kind=\"\(kind)\"} > 0") }, "no alert for finding kind \(kind)")
         }
         #expect(!expressions.contains { $0.contains("peer_path_degraded") || !$0.contains("kind=") && $0.contains("pathwatch_findings") })
     }

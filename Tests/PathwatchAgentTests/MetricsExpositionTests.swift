@@ -51,6 +51,11 @@ struct MetricsExpositionTests {
         metrics.setConntrackStatistics(cpu.exported)
         metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
         metrics.setFindingCounts([])
+        metrics.findingCauses.set([
+            Finding(kind: .hairpin, key: "10.0.9.9:80", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
+            Finding(kind: .missingSubnetRoute, key: "net1 10.5.2.0/24", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
+        ])
+        KubernetesMetrics(registry: metrics.registry).count(.patch, .success)
         metrics.countRepair(.success)
         var hairpin = HairpinEngine.Statistics()
         hairpin.flows = ["10.0.9.9:80": 1]

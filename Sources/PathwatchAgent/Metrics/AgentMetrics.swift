@@ -11,6 +11,8 @@ public final class AgentMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     /// Path comparison, kernel TCP counters, NIC allowances, socket sampling cost.
     public let paths: PathMetrics
+    /// `pathwatch_finding_causes`, the fleet view of the open findings.
+    public let findingCauses: FindingCauseMetrics
 
     /// Mutable bookkeeping for kernel-sourced series, serialized by the lock.
     private struct LinkSeries {
@@ -117,6 +119,7 @@ public final class AgentMetrics: Sendable {
     public init(version: String, commit: String) {
         let r = registry
         paths = PathMetrics()
+        findingCauses = FindingCauseMetrics(registry: r)
         r.gauge(
             name: "pathwatch_build_info", labels: [("version", version), ("commit", commit)],
             help: "Always 1; labels carry the pathwatch version and the commit it was built from."
@@ -321,6 +324,7 @@ public final class AgentMetrics: Sendable {
         var counts: [FindingKind: Int] = [:]
         for finding in open { counts[finding.kind, default: 0] += 1 }
         for (kind, gauge) in findings { gauge.set(Int64(counts[kind] ?? 0)) }
+        findingCauses.set(open)
     }
 
     /// Brings the model-derived gauges and the per-interface series up to date. Interfaces that

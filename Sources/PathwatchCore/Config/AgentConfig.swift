@@ -27,6 +27,7 @@ public struct AgentConfig: Sendable, Equatable {
     /// Learning what must be reachable at run time (the cloud's instance metadata).
     public var discovery = DiscoverySettings()
     public var paths = PathSettings()
+    public var kubernetes = KubernetesSettings()
 
     public init() {}
 

@@ -139,6 +139,8 @@ public enum ConfigParser {
                 }
             case "paths":
                 config.paths = try reader.paths(value)
+            case "kubernetes":
+                config.kubernetes = try reader.kubernetes(value)
             default:
                 throw reader.unknown(key, key.name)
             }
@@ -154,7 +156,7 @@ public enum ConfigParser {
 }
 
 /// Typed access to YAML nodes, turning every mismatch into a ``ConfigError`` with its position.
-private struct Reader {
+struct Reader {
     let file: String
 
     struct Key {
