@@ -12,6 +12,7 @@ public struct DetectionParts: Sendable {
     public let conntrack: LiveConntrackTable?
     public let autofix: AutofixSwitch
     public let discovered: DiscoveredSubnetRoutes
+    public let subnetRouteCollector: SubnetRouteCollector
 
     public init(config: AgentConfig, metrics: AgentMetrics, logger: Logger) {
         var required: Set<String> = [RtnetlinkWatcher.readinessPart]
@@ -22,6 +23,8 @@ public struct DetectionParts: Sendable {
         conntrack = config.conntrack.enabled ? LiveConntrackTable() : nil
         autofix = AutofixSwitch(config.autofix, metrics: metrics, logger: logger, notify: state.changes)
         discovered = DiscoveredSubnetRoutes(notify: state.changes)
+        subnetRouteCollector = SubnetRouteCollector(discovered: discovered)
+        metrics.register(subnetRouteCollector)
     }
 
     /// The watchers and detectors; `configuration` gives the configuration in force (it changes
@@ -48,12 +51,12 @@ public struct DetectionParts: Sendable {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }
         services.append(
-            MetadataDiscovery(state: state, discovered: discovered, configuration: configuration, metrics: metrics, logger: logger))
+            MetadataDiscovery(state: state, discovered: discovered, configuration: configuration, logger: logger))
         services.append(
             SubnetRouteRepairer(
                 state: state, autofix: autofix, configuration: configuration, discovered: discovered, conntrack: conntrack,
                 findings: findings,
-                metrics: metrics, logger: logger))
+                collector: subnetRouteCollector, logger: logger))
         return services
     }
 }

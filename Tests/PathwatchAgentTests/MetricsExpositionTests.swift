@@ -50,16 +50,20 @@ struct MetricsExpositionTests {
         metrics.setConntrackStatistics(cpu.exported)
         metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
         metrics.setFindingCounts([])
-        metrics.countRepair(.success)
         metrics.countHairpinFlow(frontend: "10.0.9.9:80")
         metrics.countHairpinUnanswered(frontend: "10.0.9.9:80")
         metrics.setHairpinTracked(2)
         metrics.countSelfSourcedSynDrops(3)
         metrics.setMartianSourcePackets(13)
         metrics.setSelfSourcedSynDetection(mode: "counter")
-        metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
-        metrics.setDiscoveryStatus(ok: false)
-        metrics.countDiscoveryFailure(.timeout)
+        let discovered = DiscoveredSubnetRoutes(notify: ChangeSignal())
+        discovered.recordFailure(.timeout, at: .now)
+        let subnetRoutes = SubnetRouteCollector(discovered: discovered)
+        var routeStatistics = SubnetRouteStatistics()
+        routeStatistics.repairs[.success] = 1
+        routeStatistics.missing[MissingRouteLabels(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1")] = true
+        subnetRoutes.publish(routeStatistics)
+        metrics.register(subnetRoutes)
         populatePaths(metrics.paths)
         return metrics
     }

@@ -24,6 +24,19 @@ struct UnrepliedFlowScanTests {
             status: replied ? [.confirmed, .seenReply] : [.confirmed])
     }
 
+    /// Issue 14: a dead peer port on a working path is not a routing failure. Replies on the same
+    /// address pair (another port, another protocol) mean the path works.
+    @Test func aPairWithRepliesOnAnyPortIsNotACandidate() {
+        let flows: [UInt32: ConntrackFlow] = [
+            1: flow(1, from: "10.4.2.10", to: "10.5.2.10"),
+            2: flow(2, from: "10.4.2.10", to: "10.5.2.10"),
+            3: flow(3, from: "10.4.2.10", to: "10.5.2.10", replied: true),
+            4: flow(4, from: "10.4.2.10", to: "10.5.2.20"),
+        ]
+        let scan = UnrepliedFlowScan.candidates(flows: flows, previouslyUnreplied: [1, 2, 4], state: node())
+        #expect(scan.candidates.map(\.destination) == [IPAddress("10.5.2.20")!], "only the pair with no reply at all")
+    }
+
     @Test func onlyFlowsUnrepliedAtTwoScansFromALocalAddressCount() {
         let flows: [UInt32: ConntrackFlow] = [
             1: flow(1, from: "10.4.2.10", to: "10.5.2.10"),

@@ -15,18 +15,16 @@ final class MetadataDiscovery: Service {
     private let state: LiveNodeState
     private let discovered: DiscoveredSubnetRoutes
     private let configuration: @Sendable () -> AgentConfig
-    private let metrics: AgentMetrics
     private let logger: Logger
     private let thread = WatcherThread(name: "discovery")
 
     init(
         state: LiveNodeState, discovered: DiscoveredSubnetRoutes, configuration: @escaping @Sendable () -> AgentConfig,
-        metrics: AgentMetrics, logger: Logger
+        logger: Logger
     ) {
         self.state = state
         self.discovered = discovered
         self.configuration = configuration
-        self.metrics = metrics
         self.logger = logger
     }
 
@@ -43,8 +41,7 @@ final class MetadataDiscovery: Service {
                 if memory.settings != nil {
                     logger.notice("instance metadata discovery turned off; discovered subnet routes withdrawn")
                     memory = Memory()
-                    discovered.replace(with: .init())
-                    metrics.setDiscoveryStatus(ok: nil)
+                    discovered.turnedOff()
                 }
                 thread.pause(seconds: 0.5)
                 continue
@@ -77,19 +74,20 @@ final class MetadataDiscovery: Service {
     private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory, _ thread: WatcherThread) {
         do {
             let answers = try MetadataClient(settings: settings, isStopping: { thread.isStopping }).interfaces()
-            metrics.setDiscoveryStatus(ok: true)
             if memory.outcome != "ok" {
                 logger.notice(
                     "instance metadata read", metadata: ["endpoint": "\(settings.endpoint)", "interfaces": "\(answers.count)"])
             }
             memory.outcome = "ok"
             memory.answers = answers
+            // Published before it counts as answered, so clean-up never runs on a half state.
+            publish(answers, &memory)
+            discovered.recordRead(at: .now)
             memory.backoff = 1
             memory.nextAttempt = Date().addingTimeInterval(settings.refreshSeconds)
         } catch {
             guard !thread.isStopping else { return }  // interrupted by shutdown, not a failure
-            metrics.setDiscoveryStatus(ok: false)
-            metrics.countDiscoveryFailure(error.reason)
+            discovered.recordFailure(error.reason, at: .now)
             if memory.outcome != error.reason.rawValue {
                 let what =
                     switch error.reason {

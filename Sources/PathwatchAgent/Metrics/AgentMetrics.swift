@@ -40,9 +40,8 @@ public final class AgentMetrics: Sendable {
     private let conntrackFlows: Gauge
     private let findings: [FindingKind: Gauge]
     private let http: Mutex<HTTPSeries>
-    private let repairs: [RepairResult: Counter]
-    private let repairsRemoved: Counter
-    private let missingRoutes = Mutex<[MissingRouteLabels: Gauge]>([:])
+    /// Slices' collectors, asked for their series at every scrape.
+    private let collectors = Mutex<[any MetricsCollector]>([])
     private let hairpinFlows = Mutex<[String: Counter]>([:])
     private let hairpinUnanswered = Mutex<[String: Counter]>([:])
     private let hairpinTracked: Gauge
@@ -54,38 +53,6 @@ public final class AgentMetrics: Sendable {
     private let conntrackResyncPending: Gauge
     private let probeReinstalls: Counter
     private let probeLost: Counter
-    private let discoveryFailures: [MetadataError.Reason: Counter]
-    /// Present only while discovery is on, so an agent without it shows no failing status.
-    private let discoveryStatus = Mutex<Gauge?>(nil)
-
-    /// What became of a corrective route change, for `pathwatch_route_repairs_total{result}`.
-    public enum RepairResult: String, Sendable, CaseIterable {
-        /// Installed and verified by a fresh lookup.
-        case success
-        /// The kernel refused the change.
-        case failed
-        /// Installed, but the lookup still picked another interface; the route was taken back.
-        case verifyFailed = "verify_failed"
-        /// Dry-run: logged and exported, not made.
-        case dryRun = "dry_run"
-        /// Not attempted: a route or rule pathwatch does not own is in the way.
-        case conflict
-        /// Not attempted: the repair keeps being removed (see pathwatch_route_repairs_removed_total).
-        case flapping
-        /// A route or rule of pathwatch's that no expectation needs any more was removed.
-        case cleanedUp = "cleaned_up"
-    }
-
-    public struct MissingRouteLabels: Hashable, Sendable {
-        public var interface: String
-        public var destination: String
-        public var gateway: String
-        public init(interface: String, destination: String, gateway: String) {
-            self.interface = interface
-            self.destination = destination
-            self.gateway = gateway
-        }
-    }
 
     private struct HTTPSeries {
         var responses: [Int: KernelCounter]
@@ -182,30 +149,11 @@ public final class AgentMetrics: Sendable {
             help: "Conntrack entries in pathwatch's model, kept by events and re-dumped after an overrun.")
         let findingHelp = "Open findings by kind."
         findings = r.gauges(name: "pathwatch_findings", label: "kind", values: FindingKind.allCases, help: findingHelp) { $0.rawValue }
-        repairs = r.counters(
-            name: "pathwatch_route_repairs_total", label: "result", values: RepairResult.allCases,
-            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, flapping, cleaned_up."
-        ) { $0.rawValue }
-        repairsRemoved = r.counter(
-            name: "pathwatch_route_repairs_removed_total",
-            help:
-                "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator)."
-        )
         hairpinTracked = r.gauge(
             name: "pathwatch_hairpin_tracked_flows",
             help:
                 "Flows the hairpin detector remembers (outbound flows waiting for a return, hairpinned flows waiting for their outcome); bounded by hairpin.maxTrackedFlows."
         )
-        let discoveryHelp = "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable."
-        discoveryFailures = Dictionary(
-            uniqueKeysWithValues: MetadataError.Reason.allCases.map {
-                (
-                    $0,
-                    r.counter(
-                        name: "pathwatch_discovery_failures_total", labels: [("source", "metadata"), ("reason", $0.rawValue)],
-                        help: discoveryHelp)
-                )
-            })
         selfSourcedSynDrops = r.counter(
             name: "pathwatch_self_sourced_syn_drops_total",
             help:
@@ -347,51 +295,6 @@ public final class AgentMetrics: Sendable {
     public func countProbeReinstall() { probeReinstalls.increment() }
     public func countProbeLoss() { probeLost.increment() }
 
-    public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
-    public func countRepairRemoved() { repairsRemoved.increment() }
-
-    /// `pathwatch_missing_subnet_route{interface,destination,gateway}`: 1 while missing, 0 once
-    /// it holds; series for expectations that no longer exist are removed.
-    public func setMissingSubnetRoutes(_ current: [MissingRouteLabels: Bool]) {
-        missingRoutes.withLock { gauges in
-            for (labels, missing) in current {
-                let gauge =
-                    gauges[labels]
-                    ?? registry.gauge(
-                        name: "pathwatch_missing_subnet_route",
-                        labels: [("interface", labels.interface), ("destination", labels.destination), ("gateway", labels.gateway)],
-                        help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.")
-                gauges[labels] = gauge
-                gauge.set(to: missing ? 1 : 0)
-            }
-            for (labels, gauge) in gauges where current[labels] == nil {
-                registry.unregisterGauge(gauge)
-                gauges.removeValue(forKey: labels)
-            }
-        }
-    }
-
-    /// `pathwatch_discovery_status{source="metadata"}`: 1 when the last read of the instance
-    /// metadata worked, 0 when it failed; `nil` (discovery off) removes the series.
-    public func setDiscoveryStatus(ok: Bool?) {
-        discoveryStatus.withLock { gauge in
-            guard let ok else {
-                if let existing = gauge { registry.unregisterGauge(existing) }
-                gauge = nil
-                return
-            }
-            let series =
-                gauge
-                ?? registry.gauge(
-                    name: "pathwatch_discovery_status", labels: [("source", "metadata")],
-                    help: "1 when the last read of the discovery source worked, 0 while it fails; absent when discovery is off.")
-            gauge = series
-            series.set(to: ok ? 1 : 0)
-        }
-    }
-
-    public func countDiscoveryFailure(_ reason: MetadataError.Reason) { discoveryFailures[reason]?.increment() }
-
     public func setHTTPStatistics(_ snapshot: HTTPServerStatistics.Snapshot) {
         http.withLock { series in
             for (statusClass, counter) in series.responses { counter.set(UInt64(snapshot.responses(statusClass: statusClass))) }
@@ -458,11 +361,15 @@ public final class AgentMetrics: Sendable {
         return LinkSeries(counters: counters, gauges: ["up": up, "mtu": mtu], handles: handles, gaugeHandles: [up, mtu])
     }
 
+    /// Adds a slice's collector to every scrape.
+    public func register(_ collector: any MetricsCollector) { collectors.withLock { $0.append(collector) } }
+
     /// The Prometheus text exposition of every series.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
+        for collector in collectors.withLock({ $0 }) { collector.collect(into: &buffer) }
         return buffer
     }
 }

@@ -16,7 +16,9 @@ public enum UnrepliedFlowScan {
 
     /// Flows without a reply that were already unreplied at the previous scan (so a connection
     /// that is merely being set up does not count), grouped by source and destination, where the
-    /// source is an address of an interface on this node. At most `limit` candidates, the most
+    /// source is an address of an interface on this node. A pair that has a replied flow on any
+    /// port or protocol is left out: its path works and the silent ones are a dead peer port,
+    /// not a routing failure. At most `limit` candidates, the most
     /// flows first, so a node under a SYN flood does a bounded number of lookups.
     public static func candidates(
         flows: [UInt32: ConntrackFlow], previouslyUnreplied: Set<UInt32>, state: borrowing NodeState, limit: Int = 32
@@ -27,6 +29,12 @@ public enum UnrepliedFlowScan {
         }
         var unreplied: Set<UInt32> = []
         var counts: [Pair: Int] = [:]
+        var answered: Set<Pair> = []
+        for flow in flows.values where flow.status.contains(.seenReply) {
+            if let interface = owner[flow.original.source] {
+                answered.insert(Pair(interface: interface, source: flow.original.source, destination: flow.original.destination))
+            }
+        }
         for (id, flow) in flows where !flow.status.contains(.seenReply) {
             unreplied.insert(id)
             guard previouslyUnreplied.contains(id), let interface = owner[flow.original.source],
@@ -35,6 +43,7 @@ public enum UnrepliedFlowScan {
             counts[Pair(interface: interface, source: flow.original.source, destination: flow.original.destination), default: 0] += 1
         }
         let names = state.links.mapValues(\.name)
+        counts = counts.filter { !answered.contains($0.key) }
         let sorted = counts.sorted { ($0.value, $0.key.destination) > ($1.value, $1.key.destination) }.prefix(limit)
         let candidates = sorted.compactMap { pair, count -> Candidate? in
             guard let name = names[pair.interface] else { return nil }
