@@ -123,4 +123,29 @@ struct SubnetRouteVerdictNamespaceTests {
             #expect(try lab.inst1.ip("rule", "show", "priority", "100").contains("lookup 50"), "the foreign rule stays")
         }
     }
+
+    /// Issue 17.5: a gateway changed by SIGHUP replaces the route pathwatch installed.
+    @Test func aGatewayChangedOnSIGHUPReplacesOurRoute() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            let config = Self.config(["10.5.2.0/24"], autofix: "on")
+            let agent = try AgentProcess(in: lab.inst1, config: config)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(
+                try eventually(within: 3) { try lab.inst1.ip("route", "show", "10.5.2.0/24").contains("via 10.4.2.1 dev net1 proto 196") })
+            try (config + "subnetGateways:\n  net1: \"10.4.2.254\"\n").write(to: agent.configFile, atomically: true, encoding: .utf8)
+            agent.signal(SIGHUP)
+            #expect(
+                try eventually(within: 3) {
+                    try lab.inst1.ip("route", "show", "10.5.2.0/24").contains("via 10.4.2.254 dev net1 proto 196")
+                },
+                "agent log:\n\(agent.log)")
+            #expect(try lab.inst1.ip("route", "show", "10.5.2.0/24").components(separatedBy: "\n").filter { !$0.isEmpty }.count == 1)
+            #expect(
+                try agent.metrics().value(
+                    "pathwatch_missing_subnet_route", ["interface": "net1", "destination": "10.5.2.0/24", "gateway": "10.4.2.254"]) == 0)
+            #expect(try agent.metrics().value("pathwatch_route_repairs_removed_total") == 0)
+        }
+    }
 }
