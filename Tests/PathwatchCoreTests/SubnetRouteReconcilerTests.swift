@@ -114,3 +114,58 @@ extension RouteLab {
         SubnetRouteExpectation.all(in: table.model(), subnetRoutes: subnetRoutes, gateways: gateways)[0]
     }
 }
+
+/// calico's loop: for every change of the policy-routing fix, a refusal the first time; retries
+/// converge to exactly the wanted objects, with nothing left behind.
+@Suite("Subnet route convergence under injected failures")
+struct SubnetRouteConvergenceTests {
+    @Test(arguments: 0..<3)
+    func aRefusedChangeIsRetriedUntilTheFixConverges(_ failing: Int) {
+        let lab = RouteLab()
+        lab.settings.strategy = .policyRouting
+        let fix = SubnetRoutePlanner.fixObjects(for: lab.expectation, settings: lab.settings)
+        var refused = false
+        lab.table.refuse = { change in
+            guard change == fix[failing], !refused else { return nil }
+            refused = true
+            return RouteChangeRefusal(errno: 105, message: "No buffer space available")
+        }
+        for _ in 0..<10 {
+            lab.pass()
+            lab.advance(.seconds(1))
+        }
+        #expect(refused)
+        #expect(lab.count(.failed) == 1)
+        #expect(lab.count(.success) == 1)
+        let ours = Set(lab.table.routes.filter { $0.protocolID == .pathwatch }.map { RouteChange.addRoute($0) })
+            .union(lab.table.rules.filter { $0.protocolID == .pathwatch }.map { RouteChange.addRule($0) })
+        #expect(ours == Set(fix), "exactly the fix, nothing left behind")
+        #expect(lab.statistics.missing.values.allSatisfy { !$0 })
+    }
+
+    /// A refused rollback is reported; the route stays as pathwatch's own fix in place, shown as
+    /// `reported` (a foreign rule sends the traffic elsewhere), and works once the rule goes.
+    @Test func aRefusedRollbackIsReportedAndTheRouteWorksOnceTheRuleGoes() {
+        let lab = RouteLab()
+        lab.table.rules.append(
+            Rule(family: .inet, priority: 100, destination: IPPrefix("10.5.2.0/24")!, table: RouteTable(rawValue: 50), protocolID: .static))
+        lab.table.routes.append(
+            Route(
+                destination: IPPrefix("10.5.2.0/24")!, table: RouteTable(rawValue: 50), protocolID: .static,
+                nextHops: [NextHop(gateway: IPAddress("10.4.1.1"), interface: RouteLab.net0.index)]))
+        lab.table.refuse = { change in
+            if case .deleteRoute = change { return RouteChangeRefusal(errno: 16, message: "Device or resource busy") }
+            return nil
+        }
+        let events = lab.pass()
+        #expect(events.contains { if case .cleanupRefused = $0 { true } else { false } })
+        #expect(lab.ours().count == 1, "the route stayed; it is ours and no expectation works through it")
+        lab.table.refuse = { _ in nil }
+        lab.advance(.seconds(1))
+        #expect(RouteLab.findings(lab.pass()).last?.evidence.repairState == "reported")
+        #expect(lab.count(.verifyFailed) == 1, "nothing more pathwatch may do")
+        lab.table.rules.removeAll()
+        #expect(lab.pass().contains(.cleared(lab.expectation.id, stillExpected: true)))
+        #expect(lab.statistics.removedByOthers == 0)
+    }
+}
