@@ -148,4 +148,26 @@ struct SubnetRouteVerdictNamespaceTests {
             #expect(try agent.metrics().value("pathwatch_route_repairs_removed_total") == 0)
         }
     }
+
+    /// Issue 14: a policy rule that sends the traffic elsewhere is named; the finding clears when
+    /// the rule goes.
+    @Test func aPolicyRuleSendingItElsewhereIsNamedAndClearsWhenRemoved() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.inst1.ip("route", "add", "10.5.2.0/24", "via", "10.4.2.1", "dev", "net1", "proto", "static")
+            try lab.inst1.ip("rule", "add", "to", "10.5.2.0/24", "lookup", "50", "priority", "100", "proto", "static")
+            try lab.inst1.ip("route", "add", "10.5.0.0/16", "via", "10.4.1.1", "dev", "net0", "table", "50")
+            let agent = try AgentProcess(in: lab.inst1, config: Self.config(["10.5.2.0/24"], autofix: "off"))
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(
+                try eventually(within: 3) {
+                    ((try Self.finding(agent))?["evidence"] as? [String: Any])?["rule"] as? String
+                        == "100: from all to 10.5.2.0/24 lookup 50 proto static"
+                }, "agent log:\n\(agent.log)")
+            #expect(Self.lookup(try Self.finding(agent)).contains("(table 50)"))
+            try lab.inst1.ip("rule", "del", "priority", "100")
+            #expect(try eventually(within: 3) { try Self.finding(agent) == nil })
+        }
+    }
 }

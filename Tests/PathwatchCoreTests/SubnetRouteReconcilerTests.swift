@@ -32,6 +32,9 @@ struct SubnetRouteReconcilerTests {
         #expect(findings.count == 3)
         #expect(findings.allSatisfy { $0.evidence.repairState == "dry-run" })
         #expect(findings.last?.remediation.commands == ["ip route add 10.5.2.0/24 via 10.4.2.1 dev net1 proto 196"])
+        #expect(
+            findings.last?.remediation == MissingSubnetRouteRemediation(commands: findings.last?.remediation.commands ?? [], conflict: nil))
+        #expect(findings.last?.evidence.rule == nil, "the incident's JSON is unchanged")
         // Off and back: the same fix is not counted again.
         lab.mode = .off
         lab.pass()

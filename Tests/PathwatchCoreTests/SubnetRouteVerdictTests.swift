@@ -23,6 +23,8 @@ struct SubnetRouteVerdictTests {
         let report = RouteLab.findings(events).last
         #expect(report?.evidence.lookup == "ip route get 10.5.2.1 from 10.4.2.10: leaves by net1 on-link, without a gateway")
         #expect(report?.remediation.blockedBy?.route == "10.5.2.0/24 dev net1 proto static")
+        #expect(report?.remediation.text.contains("every packet dies in the neighbour table") == true)
+        #expect(report?.remediation.text.contains("`ip route replace 10.5.2.0/24 via 10.4.2.1 dev net1`") == true)
         #expect(lab.count(.conflict) == 1)
         #expect(lab.table.routes == before, "the foreign route stays byte for byte")
     }
@@ -33,6 +35,7 @@ struct SubnetRouteVerdictTests {
         lab.table.routes.append(Self.foreign(gateway: "10.4.2.99"))
         let report = RouteLab.findings(lab.pass()).last
         #expect(report?.evidence.lookup.hasSuffix("leaves by net1 via 10.4.2.99") == true)
+        #expect(report?.remediation.text.contains("declare it under subnetGateways") == true)
         #expect(lab.statistics.missing.values.allSatisfy { $0 })
     }
 
@@ -69,5 +72,20 @@ struct SubnetRouteVerdictTests {
         lab.table.routes.removeAll { $0.protocolID == .static }
         lab.table.routes.append(Self.foreign(gateway: "10.4.2.1"))
         #expect(lab.pass().contains(.cleared(lab.expectation.id, stillExpected: true)))
+    }
+
+    @Test func aPolicyRuleSendingItElsewhereIsNamed() {
+        let lab = RouteLab()
+        lab.mode = .off
+        lab.table.rules.append(
+            Rule(family: .inet, priority: 100, destination: IPPrefix("10.5.2.0/24")!, table: RouteTable(rawValue: 50), protocolID: .static))
+        lab.table.routes.append(
+            Route(
+                destination: IPPrefix("10.5.0.0/16")!, table: RouteTable(rawValue: 50), protocolID: .static,
+                nextHops: [NextHop(gateway: IPAddress("10.4.1.1"), interface: RouteLab.net0.index)]))
+        let report = RouteLab.findings(lab.pass()).last
+        #expect(report?.evidence.lookup.hasSuffix("leaves by net0 via 10.4.1.1 (table 50)") == true)
+        #expect(report?.evidence.rule == "100: from all to 10.5.2.0/24 lookup 50 proto static")
+        #expect(report?.remediation.text.hasPrefix("Policy rule `100: from all to 10.5.2.0/24 lookup 50 proto static`") == true)
     }
 }

@@ -55,10 +55,12 @@ extension SubnetRouteRepairer {
                 ])
         case .verified(let e):
             logger.notice("audit: repair verified", metadata: ["interface": "\(e.interface)", "destination": "\(e.destination)"])
-        case .verifyFailed(let e, let retryIn):
+        case .verifyFailed(let e, let observed, let retryIn):
             logger.error(
                 "audit: repair did not change the route lookup; taking it back",
-                metadata: ["interface": "\(e.interface)", "destination": "\(e.destination)", "retry_in": "\(retryIn)"])
+                metadata: [
+                    "interface": "\(e.interface)", "destination": "\(e.destination)", "observed": "\(observed)", "retry_in": "\(retryIn)",
+                ])
         case .rolledBack(let change):
             logger.notice("audit: route change taken back", metadata: ["command": "\(change.command(names: names))"])
         case .cleanedUp(let change):

@@ -10,7 +10,7 @@ public struct MissingSubnetRouteReport: Sendable, Equatable {
 
     public init(
         _ e: SubnetRouteExpectation, observed: String, state: RepairState, mode: AutofixMode, removals: Int, likelyCause: String?,
-        commands: [String], conflict: Conflict?, names: [InterfaceIndex: String] = [:]
+        commands: [String], conflict: Conflict?, names: [InterfaceIndex: String] = [:], selectedBy: Rule? = nil
     ) {
         id = e.id
         summary =
@@ -18,9 +18,19 @@ public struct MissingSubnetRouteReport: Sendable, Equatable {
         evidence = MissingSubnetRouteEvidence(
             interface: e.interface, source: "\(e.source)", subnet: "\(e.subnet)", destination: "\(e.destination)",
             gateway: "\(e.gateway)", lookup: "ip route get \(e.probe) from \(e.source): \(observed)", autofix: mode.rawValue,
-            repairState: state.label, removedByOthers: removals, likelyCause: likelyCause)
+            repairState: state.label, removedByOthers: removals, likelyCause: likelyCause, rule: selectedBy.map(Self.describe))
         remediation = MissingSubnetRouteRemediation(
             commands: commands, conflict: conflict?.description, blockedBy: conflict.map { BlockingRoute($0.route, names: names) })
+    }
+}
+
+extension MissingSubnetRouteReport {
+    /// A rule as `ip rule show` prints it (`100:\tfrom all to 10.6.0.0/24 lookup 50 proto static`,
+    /// with a space for the tab).
+    static func describe(_ rule: Rule) -> String {
+        var text = "\(rule.priority): from \(rule.source.map { "\($0)" } ?? "all")"
+        if let destination = rule.destination { text += " to \(destination)" }
+        return text + " lookup \(rule.table) proto \(rule.protocolID)"
     }
 }
 
@@ -40,6 +50,8 @@ public struct MissingSubnetRouteEvidence: FindingDetail, Equatable {
     public var removedByOthers: Int
     /// Present while flapping: who likely removes the repair.
     public var likelyCause: String?
+    /// Present when a policy rule sent the traffic to another table: that rule.
+    public var rule: String?
 }
 
 /// `remediation` of a `missing_subnet_route` finding: the exact commands and what blocks them.

@@ -113,13 +113,13 @@ public struct SubnetRouteEngine: Sendable {
         return (.repaired, [.verified(item.expectation)])
     }
 
-    mutating func verifyFailed(_ item: Item, now: Instant) -> (RepairState, [SubnetRouteEvent]) {
+    mutating func verifyFailed(_ item: Item, observed: String, now: Instant) -> (RepairState, [SubnetRouteEvent]) {
         let e = item.expectation
         count(.verifyFailed)
         history.recordFailure(e.id, at: now)
         let isNew = memory[e.id]?.lastFailure != .verifyFailed
         memory[e.id, default: Memory()].lastFailure = .verifyFailed
-        return (.verifyFailed, isNew ? [.verifyFailed(e, retryIn: history.entry(e.id).backoff)] : [])
+        return (.verifyFailed, isNew ? [.verifyFailed(e, observed: observed, retryIn: history.entry(e.id).backoff)] : [])
     }
 
     /// The finding for a missing expectation in `state`.
@@ -132,10 +132,11 @@ public struct SubnetRouteEngine: Sendable {
         let opened = !entry.open
         entry.open = true
         memory[e.id] = entry
-        let report = MissingSubnetRouteReport(
+        var report = MissingSubnetRouteReport(
             e, observed: observed, state: state, mode: mode, removals: history.entry(e.id).removals,
             likelyCause: state == .flapping ? entry.likelyCause : nil, commands: item.fix.map { $0.command(names: names) },
-            conflict: item.conflict, names: names)
+            conflict: item.conflict, names: names, selectedBy: item.selectedBy)
+        if let text = MissingSubnetRouteReport.explanation(item, names: names) { report.remediation.text = text }
         return .finding(report, opened: opened)
     }
 

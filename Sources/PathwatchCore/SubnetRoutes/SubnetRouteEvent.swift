@@ -19,7 +19,8 @@ public enum SubnetRouteEvent: Sendable, Equatable {
     /// Logged once when the refusal starts or changes; retries after a backoff stay quiet.
     case refused(RouteChange, RouteChangeRefusal, for: SubnetRouteExpectation, retryIn: Duration)
     case verified(SubnetRouteExpectation)
-    case verifyFailed(SubnetRouteExpectation, retryIn: Duration)
+    /// `observed`: what the fresh lookup answered instead.
+    case verifyFailed(SubnetRouteExpectation, observed: String, retryIn: Duration)
     /// Taken back after a failed verification: only what no holding expectation needs.
     case rolledBack(RouteChange)
     case cleanedUp(RouteChange)

@@ -23,6 +23,11 @@ public enum SubnetRoutePlanner {
         /// and later goes missing without it had its repair removed; one missing while it is
         /// still there (a gateway changed, a rule sends the traffic elsewhere) did not.
         public var heldByPathwatch = false
+        /// For a missing expectation whose lookup ended in a table other than main: the policy
+        /// rule that sent it there, as the model knows it.
+        public var selectedBy: Rule?
+        /// What the kernel's lookup answered, for the finding's explanation.
+        public var lookup: RouteLookupOutcome?
 
         public var isMissing: Bool { if case .missing = status { true } else { false } }
     }
@@ -83,8 +88,13 @@ public enum SubnetRoutePlanner {
                     fix.append(object)
                 }
             }
-            items.append(
-                Item(expectation: expectation, status: status, fix: conflict == nil ? fix : [], conflict: conflict, heldByPathwatch: held))
+            var item = Item(
+                expectation: expectation, status: status, fix: conflict == nil ? fix : [], conflict: conflict, heldByPathwatch: held)
+            item.lookup = lookups[expectation.key]
+            if case .route(_, _, let table)? = lookups[expectation.key], table != .main {
+                item.selectedBy = selectingRule(for: expectation, table: table, in: state)
+            }
+            items.append(item)
         }
         var cleanup: [RouteChange] = []
         for route in state.routes.values where route.protocolID == .pathwatch && !desiredRoutes.contains(route.key) {
@@ -95,6 +105,15 @@ public enum SubnetRoutePlanner {
         }
         cleanup.sort { "\($0)" < "\($1)" }
         return Plan(items: items, cleanup: cleanup)
+    }
+
+    /// The first rule, by priority, that would send the expectation's traffic to `table`: what a
+    /// finding names when a policy rule sends the traffic elsewhere.
+    static func selectingRule(for e: SubnetRouteExpectation, table: RouteTable, in state: borrowing NodeState) -> Rule? {
+        state.rules.filter { rule in
+            rule.table == table && rule.action == 1 && rule.family == e.source.family && rule.inputInterface == nil
+                && rule.firewallMark == nil && (rule.source?.contains(e.source) ?? true) && (rule.destination?.contains(e.probe) ?? true)
+        }.min { $0.priority < $1.priority }
     }
 
     /// A table and prefix: where a foreign route blocks pathwatch's, whatever the metric.

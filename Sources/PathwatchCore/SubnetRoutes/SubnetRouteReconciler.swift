@@ -104,14 +104,15 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
             }
         }
         let lookup = client.lookup(to: e.probe, from: e.source)
-        if case .ok = SubnetRoutePlanner.status(of: e, lookup: lookup) {
+        let verdict = SubnetRoutePlanner.status(of: e, lookup: lookup, names: context.names)
+        guard case .missing(let observed) = verdict else {
             pass.needed.formUnion(SubnetRoutePlanner.fixObjects(for: e, settings: context.settings))
             let (state, verified) = engine.verified(item, settings: context.settings, now: context.now)
             events += verified
             return state
         }
         pass.failed += fix
-        let (state, failed) = engine.verifyFailed(item, now: context.now)
+        let (state, failed) = engine.verifyFailed(item, observed: observed, now: context.now)
         events += failed
         return state
     }
