@@ -67,6 +67,29 @@ struct UnrepliedFlowScanTests {
         #expect(!UnrepliedFlowScan.isMisrouted(candidate, lookup: .unreachable("no route")))
     }
 
+    /// Issue 14: the on-link half-fix seen in live traffic, without configuration.
+    @Test func anOnLinkRouteToAnotherSubnetIsAMisroute() {
+        let candidate = UnrepliedFlowScan.Candidate(
+            interface: "net1", interfaceIndex: InterfaceIndex(3), source: IPAddress("10.4.2.10")!, destination: IPAddress("10.5.2.10")!,
+            flows: 1)
+        let subnet = IPPrefix("10.4.2.0/24")!
+        let onLink = RouteLookupOutcome.route(interface: InterfaceIndex(3), gateway: nil, table: .main)
+        #expect(UnrepliedFlowScan.misroute(candidate, lookup: onLink, sourceSubnet: subnet) == .onLinkOutsideSubnet(subnet))
+        var neighbour = candidate
+        neighbour.destination = IPAddress("10.4.2.20")!
+        #expect(
+            UnrepliedFlowScan.misroute(neighbour, lookup: onLink, sourceSubnet: subnet) == nil, "a dead neighbour is not a routing failure")
+        let viaGateway = RouteLookupOutcome.route(interface: InterfaceIndex(3), gateway: IPAddress("10.4.2.1"), table: .main)
+        #expect(UnrepliedFlowScan.misroute(candidate, lookup: viaGateway, sourceSubnet: subnet) == nil)
+        let wrongWay = RouteLookupOutcome.route(interface: InterfaceIndex(2), gateway: IPAddress("10.4.1.1"), table: .main)
+        #expect(
+            UnrepliedFlowScan.misroute(candidate, lookup: wrongWay, sourceSubnet: subnet)
+                == .otherInterface(InterfaceIndex(2), via: IPAddress("10.4.1.1")))
+        let report = LiveTrafficRouteReport(onLink: candidate, subnet: subnet)
+        #expect(report.evidence.lookup == "ip route get 10.5.2.10 from 10.4.2.10: leaves by net1 on-link, without a gateway")
+        #expect(report.remediation.commands == ["ip route add 10.5.2.10/32 via 10.4.2.1 dev net1"])
+    }
+
     @Test func aFloodIsBoundedByTheLimit() {
         var flows: [UInt32: ConntrackFlow] = [:]
         for i in 0..<5000 { flows[UInt32(i)] = flow(UInt32(i), from: "10.4.2.10", to: "10.6.\(i / 256).\(i % 256)") }

@@ -37,9 +37,16 @@ struct LiveTrafficRouteScanner {
         var seen: Set<LiveTrafficRouteReport.ID> = []
         for candidate in candidates {
             let outcome = table.lookup(to: candidate.destination, from: candidate.source)
-            guard UnrepliedFlowScan.isMisrouted(candidate, lookup: outcome), case .route(let out, let via, _) = outcome else { continue }
-            let leaves = out.map { names[$0] ?? "if\($0.rawValue)" } ?? "?"
-            let report = LiveTrafficRouteReport(candidate, leaves: leaves, via: via, gateway: subnets[candidate.source]?.firstHost)
+            let subnet = subnets[candidate.source]
+            let report: LiveTrafficRouteReport
+            switch UnrepliedFlowScan.misroute(candidate, lookup: outcome, sourceSubnet: subnet) {
+            case .otherInterface(let out, let via):
+                report = LiveTrafficRouteReport(candidate, leaves: names[out] ?? "if\(out.rawValue)", via: via, gateway: subnet?.firstHost)
+            case .onLinkOutsideSubnet(let subnet):
+                report = LiveTrafficRouteReport(onLink: candidate, subnet: subnet)
+            case nil:
+                continue
+            }
             seen.insert(report.id)
             let opened = findings.report(
                 kind: .missingSubnetRoute, key: report.id.description, summary: report.summary, evidence: report.evidence,
@@ -47,7 +54,10 @@ struct LiveTrafficRouteScanner {
             if opened {
                 logger.warning(
                     "unreplied flows leave by the wrong interface",
-                    metadata: ["interface": "\(candidate.interface)", "destination": "\(candidate.destination)", "leaves_by": "\(leaves)"])
+                    metadata: [
+                        "interface": "\(candidate.interface)", "destination": "\(candidate.destination)",
+                        "lookup": "\(report.evidence.lookup)",
+                    ])
             }
         }
         for id in open.subtracting(seen) { findings.clear(kind: .missingSubnetRoute, key: id.description) }

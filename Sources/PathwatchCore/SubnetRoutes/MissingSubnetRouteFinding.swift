@@ -128,12 +128,31 @@ public struct LiveTrafficRouteReport: Sendable, Equatable {
     /// `leaves`: the interface the lookup named; `via`: its gateway; `gateway`: the source
     /// subnet's first host, when known.
     public init(_ candidate: UnrepliedFlowScan.Candidate, leaves: String, via: IPAddress?, gateway: IPAddress?) {
+        self.init(
+            candidate, gateway: gateway,
+            summary:
+                "\(candidate.flows) unreplied flow(s) from \(candidate.interface) (\(candidate.source)) to \(candidate.destination) leave by \(leaves)\(via.map { " via \($0)" } ?? ""), not by \(candidate.interface): the reply path is likely dropped (seen in live traffic)",
+            lookup: "leaves by \(leaves)")
+    }
+
+    /// The on-link half-fix seen in live traffic: the right interface, no gateway, a destination
+    /// outside the source's subnet.
+    public init(onLink candidate: UnrepliedFlowScan.Candidate, subnet: IPPrefix) {
+        self.init(
+            candidate, gateway: subnet.firstHost,
+            summary:
+                "\(candidate.flows) unreplied flow(s) from \(candidate.interface) (\(candidate.source)) to \(candidate.destination) leave by \(candidate.interface) on-link, but \(candidate.destination) is outside \(candidate.interface)'s subnet \(subnet): nobody answers ARP for it, route it via the subnet gateway (seen in live traffic)",
+            lookup: "leaves by \(candidate.interface) on-link, without a gateway")
+        remediation.text =
+            "An on-link route sends this traffic out of \(candidate.interface) without a gateway, to an address outside its subnet \(subnet): the packets die in the neighbour table. Route the peer's subnet via \(candidate.interface)'s subnet gateway instead (ip route replace), or declare it under subnetRoutes."
+    }
+
+    private init(_ candidate: UnrepliedFlowScan.Candidate, gateway: IPAddress?, summary: String, lookup: String) {
         id = ID(interface: candidate.interface, destination: candidate.destination)
-        summary =
-            "\(candidate.flows) unreplied flow(s) from \(candidate.interface) (\(candidate.source)) to \(candidate.destination) leave by \(leaves)\(via.map { " via \($0)" } ?? ""), not by \(candidate.interface): the reply path is likely dropped (seen in live traffic)"
+        self.summary = summary
         evidence = LiveTrafficRouteEvidence(
             interface: candidate.interface, source: "\(candidate.source)", destination: "\(candidate.destination)",
-            unrepliedFlows: candidate.flows, lookup: "ip route get \(candidate.destination) from \(candidate.source): leaves by \(leaves)")
+            unrepliedFlows: candidate.flows, lookup: "ip route get \(candidate.destination) from \(candidate.source): \(lookup)")
         let host = IPPrefix(address: candidate.destination, length: candidate.destination.bitWidth)
         remediation = LiveTrafficRouteRemediation(
             text:

@@ -65,6 +65,25 @@ public enum UnrepliedFlowScan {
         if case .route(let interface?, _, _) = lookup { return interface != candidate.interfaceIndex }
         return false
     }
+
+    /// What is wrong with the path of an unreplied pair, if its route explains the silence.
+    public enum Misroute: Hashable, Sendable {
+        /// It leaves by another interface (the incident): `via` that interface's gateway.
+        case otherInterface(InterfaceIndex, via: IPAddress?)
+        /// It leaves by the right interface on-link, but the destination is outside the source's
+        /// subnet: nobody answers ARP/ND for it (the incident's half-fix, `ip route add … dev net1`).
+        case onLinkOutsideSubnet(IPPrefix)
+    }
+
+    /// The verdict for a candidate, given the subnet of its source address.
+    public static func misroute(_ candidate: Candidate, lookup: RouteLookupOutcome, sourceSubnet: IPPrefix?) -> Misroute? {
+        guard case .route(let interface?, let gateway, _) = lookup else { return nil }
+        if interface != candidate.interfaceIndex { return .otherInterface(interface, via: gateway) }
+        if gateway == nil, let sourceSubnet, !sourceSubnet.contains(candidate.destination) {
+            return .onLinkOutsideSubnet(sourceSubnet)
+        }
+        return nil
+    }
 }
 
 extension IPAddress {

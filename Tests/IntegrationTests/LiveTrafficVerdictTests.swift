@@ -1,13 +1,15 @@
 import Foundation
 import Testing
 
-/// Issue 14: on a multi-homed node whose asymmetric routing works (no source check, loose
-/// reverse-path filtering), traffic from net1's address leaves by net0 and is answered. One dead
-/// peer port must not become a `missing_subnet_route`: the same address pair gets replies.
+/// Issue 14, live traffic without configuration: a working path with a dead peer port is no
+/// finding; the on-link half-fix (right interface, wrong kind of route) is one.
 @Suite(
-    "Working asymmetric routing", .serialized,
+    "Live-traffic subnet-route verdicts", .serialized,
     .enabled(if: Namespace.isRoot && Shell.exists("python3"), "needs root (namespaces) and python3 (a peer service)"))
-struct AsymmetricRoutingTests {
+struct LiveTrafficVerdictTests {
+    /// On a multi-homed node whose asymmetric routing works (no source check, loose reverse-path
+    /// filtering), traffic from net1's address leaves by net0 and is answered. One dead peer port
+    /// must not become a `missing_subnet_route`: the same address pair gets replies.
     @Test func aDeadPeerPortOnAWorkingPathIsNoRoutingFinding() throws {
         try withNamespaces(["router", "inst1", "inst2"]) { nss in
             let lab = try SubnetLab(nss)
@@ -44,6 +46,35 @@ struct AsymmetricRoutingTests {
                 }, "the dead port's flow is there, unreplied")
             Thread.sleep(forTimeInterval: 4)  // eight scans
             #expect(try agent.findings(kind: "missing_subnet_route").isEmpty, "replies on the same pair: the path works")
+        }
+    }
+
+    /// Issue 14 without configuration: the on-link half-fix leaves by the right interface, so the
+    /// old scan (wrong interface only) was blind to it. Named within 15 s, cleared once fixed.
+    @Test func anOnLinkRouteIsFoundFromLiveTrafficWithoutConfig() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.inst1.ip("route", "add", "10.5.2.0/24", "dev", "net1", "proto", "static")
+            try lab.inst2.ip("route", "add", "10.4.2.0/24", "via", "10.5.2.1", "dev", "net1")
+            try lab.inst1.activateConntrack()
+            let agent = try AgentProcess(in: lab.inst1, config: "liveTrafficScanSeconds: 0.5\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            let pinger = try BackgroundProcess(["ping", "-i", "0.2", "-I", "10.4.2.10", "10.5.2.10"], in: lab.inst1, name: "ping")
+            defer { pinger.stop() }
+            #expect(
+                try eventually(within: 15, every: 0.25) {
+                    try agent.findings(kind: "missing_subnet_route").contains {
+                        ($0["evidence"] as? [String: Any])?["lookup"] as? String
+                            == "ip route get 10.5.2.10 from 10.4.2.10: leaves by net1 on-link, without a gateway"
+                    }
+                }, "agent log:\n\(agent.log)")
+            // Fixed by hand: the pair is answered, and the finding clears.
+            try lab.inst1.ip("route", "replace", "10.5.2.0/24", "via", "10.4.2.1", "dev", "net1", "proto", "static")
+            #expect(eventually(within: 3) { SubnetLab.ping(from: lab.inst1, source: "10.4.2.10", to: "10.5.2.10") })
+            pinger.stop()
+            try lab.inst1.exec(["conntrack", "-F"], check: false)
+            #expect(try eventually(within: 5, every: 0.25) { try agent.findings(kind: "missing_subnet_route").isEmpty }, "it clears")
         }
     }
 }
