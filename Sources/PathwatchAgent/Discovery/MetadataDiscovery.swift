@@ -51,10 +51,10 @@ final class MetadataDiscovery: Service {
                     logger.info("instance metadata discovery on", metadata: ["endpoint": "\(settings.endpoint)"])
                 }
                 memory.settings = settings
-                memory.nextAttempt = .distantPast
+                memory.nextAttempt = nil
                 memory.backoff = 1
             }
-            if Date() >= memory.nextAttempt { attempt(settings, &memory, thread) }
+            if memory.nextAttempt.map({ ContinuousClock.now >= $0 }) ?? true { attempt(settings, &memory, thread) }
             guard !thread.isStopping else { break }
             if let answers = memory.answers { publish(answers, &memory) }
             thread.pause(seconds: 0.5)
@@ -64,7 +64,8 @@ final class MetadataDiscovery: Service {
     private struct Memory {
         var settings: AgentConfig.DiscoverySettings?
         var answers: [MetadataInterface]?
-        var nextAttempt = Date.distantPast
+        /// On the monotonic clock: a wall-clock step must not stall or rush the retries.
+        var nextAttempt: ContinuousClock.Instant?
         var backoff = 1.0
         /// "ok" or the failure reason of the last attempt, to log changes only.
         var outcome: String?
@@ -84,7 +85,7 @@ final class MetadataDiscovery: Service {
             publish(answers, &memory)
             discovered.recordRead(at: .now)
             memory.backoff = 1
-            memory.nextAttempt = Date().addingTimeInterval(settings.refreshSeconds)
+            memory.nextAttempt = .now + .seconds(settings.refreshSeconds)
         } catch {
             guard !thread.isStopping else { return }  // interrupted by shutdown, not a failure
             discovered.recordFailure(error.reason, at: .now)
@@ -102,7 +103,7 @@ final class MetadataDiscovery: Service {
                     metadata: ["endpoint": "\(settings.endpoint)", "reason": "\(error.reason.rawValue)", "error": "\(error.message)"])
             }
             memory.outcome = error.reason.rawValue
-            memory.nextAttempt = Date().addingTimeInterval(min(memory.backoff, settings.refreshSeconds))
+            memory.nextAttempt = .now + .seconds(min(memory.backoff, settings.refreshSeconds))
             memory.backoff = min(memory.backoff * 2, settings.refreshSeconds)
         }
     }
