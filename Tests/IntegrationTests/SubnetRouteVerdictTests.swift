@@ -55,7 +55,7 @@ struct SubnetRouteVerdictNamespaceTests {
             defer { agent.stop() }
             try agent.waitUntilReady()
             #expect(try eventually(within: 3) { Self.lookup(try Self.finding(agent)).hasSuffix("leaves by net1 via 10.4.2.99") })
-            #expect(try eventually(within: 3) { Self.lookup(try Self.finding(agent, "net1 10.6.0.0/24")).contains("no route") })
+            #expect(try eventually(within: 3) { Self.lookup(try Self.finding(agent, "net1 10.6.0.0/24")).contains("no route: a blackhole route") })
         }
     }
 

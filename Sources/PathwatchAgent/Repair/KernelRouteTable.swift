@@ -14,8 +14,21 @@ final class KernelRouteTable: RouteTableClient {
             let route = try client.lookup(to: destination, from: source)
             return .route(interface: route.outputInterface, gateway: route.gateway, table: route.table)
         } catch {
-            if case .kernel(let errno, let message) = error.kind { return .unreachable(message ?? "\(errno)") }
+            if case .kernel(let errno, let message) = error.kind {
+                return .unreachable(Self.refusal(errno.rawValue, message ?? "\(errno)"))
+            }
             return .unreachable("\(error)")
+        }
+    }
+
+    /// The route type behind a lookup refusal: the kernel answers a `blackhole`, `unreachable`
+    /// or `prohibit` route with an errno, not a route, so the finding names it from that.
+    static func refusal(_ errno: Int32, _ text: String) -> String {
+        switch errno {
+        case 22: "a blackhole route (\(text))"
+        case 113: "an unreachable route (\(text))"
+        case 13: "a prohibit route (\(text))"
+        default: text
         }
     }
 
