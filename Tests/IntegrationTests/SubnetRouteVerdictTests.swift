@@ -55,7 +55,10 @@ struct SubnetRouteVerdictNamespaceTests {
             defer { agent.stop() }
             try agent.waitUntilReady()
             #expect(try eventually(within: 3) { Self.lookup(try Self.finding(agent)).hasSuffix("leaves by net1 via 10.4.2.99") })
-            #expect(try eventually(within: 3) { Self.lookup(try Self.finding(agent, "net1 10.6.0.0/24")).contains("no route: a blackhole route") })
+            #expect(
+                try eventually(within: 3) {
+                    Self.lookup(try Self.finding(agent, "net1 10.6.0.0/24")).contains("no route: a blackhole route")
+                })
         }
     }
 
@@ -168,6 +171,34 @@ struct SubnetRouteVerdictNamespaceTests {
             #expect(Self.lookup(try Self.finding(agent)).contains("(table 50)"))
             try lab.inst1.ip("rule", "del", "priority", "100")
             #expect(try eventually(within: 3) { try Self.finding(agent) == nil })
+        }
+    }
+
+    /// Issue 14: the route is right but the subnet gateway does not answer ARP: its own finding,
+    /// not a missing route; it clears when the gateway answers again.
+    @Test func aGatewayThatDoesNotAnswerARPIsNamed() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.inst2.ip("route", "add", "10.4.2.0/24", "via", "10.5.2.1", "dev", "net1")
+            let agent = try AgentProcess(in: lab.inst1, config: Self.config(["10.5.2.0/24"], autofix: "on"))
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(eventually(within: 3) { SubnetLab.ping(from: lab.inst1, source: "10.4.2.10", to: "10.5.2.10") })
+            try lab.router.ip("addr", "del", "10.4.2.1/24", "dev", "r1n1")
+            try lab.inst1.ip("neigh", "flush", "dev", "net1")
+            let pinger = try BackgroundProcess(["ping", "-i", "0.5", "-I", "10.4.2.10", "10.5.2.10"], in: lab.inst1, name: "ping")
+            defer { pinger.stop() }
+            #expect(
+                try eventually(within: 10, every: 0.25) {
+                    Self.lookup(try Self.finding(agent, "gateway net1 10.4.2.1")).hasPrefix("ip neigh get 10.4.2.1 dev net1: ")
+                }, "agent log:\n\(agent.log)")
+            #expect(
+                try agent.metrics().value(
+                    "pathwatch_missing_subnet_route", ["interface": "net1", "destination": "10.5.2.0/24", "gateway": "10.4.2.1"]) == 0,
+                "the route is right")
+            #expect(try Self.finding(agent) == nil, "no missing-route finding")
+            try lab.router.ip("addr", "add", "10.4.2.1/24", "dev", "r1n1")
+            #expect(try eventually(within: 8, every: 0.25) { try Self.finding(agent, "gateway net1 10.4.2.1") == nil }, "it clears")
         }
     }
 }

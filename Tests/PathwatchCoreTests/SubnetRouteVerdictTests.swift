@@ -88,4 +88,54 @@ struct SubnetRouteVerdictTests {
         #expect(report?.evidence.rule == "100: from all to 10.5.2.0/24 lookup 50 proto static")
         #expect(report?.remediation.text.hasPrefix("Policy rule `100: from all to 10.5.2.0/24 lookup 50 proto static`") == true)
     }
+
+    /// Issue 14: a gateway that does not answer ARP is its own finding, not a missing route.
+    @Test func aGatewayThatDoesNotAnswerIsItsOwnFinding() {
+        let lab = RouteLab()
+        lab.pass()  // repaired via 10.4.2.1
+        lab.pass()  // and holds
+        let net1 = RouteLab.net1.index
+        let gateway = IPAddress("10.4.2.1")!
+        lab.table.neighbours[net1] = [gateway: .failed]
+        let failed = lab.reconciler.checkGateways(at: lab.now)
+        guard case .gatewayUnanswered(let report, let opened)? = failed.first else {
+            Issue.record("no gateway finding: \(failed)")
+            return
+        }
+        #expect(opened)
+        #expect(report.id.description == "gateway net1 10.4.2.1")
+        #expect(report.evidence.destinations == ["10.5.2.0/24"])
+        #expect(report.evidence.lookup == "ip neigh get 10.4.2.1 dev net1: FAILED")
+        #expect(lab.statistics.missing.values.allSatisfy { !$0 }, "the route itself is right")
+        lab.table.neighbours[net1] = [gateway: .incomplete]
+        lab.advance(.seconds(1))
+        #expect(
+            lab.reconciler.checkGateways(at: lab.now).first.map { if case .gatewayUnanswered(_, false) = $0 { true } else { false } }
+                == true, "still unanswered")
+        lab.table.neighbours[net1] = [gateway: .failed]
+        #expect(
+            lab.reconciler.checkGateways(at: lab.now).first.map { if case .gatewayUnanswered(_, false) = $0 { true } else { false } }
+                == true)
+        lab.table.neighbours[net1] = [gateway: .reachable]
+        #expect(lab.reconciler.checkGateways(at: lab.now) == [.gatewayAnswers(report.id)])
+        // Resolution under way is not a failure until it has lasted the kernel's timeout.
+        lab.table.neighbours[net1] = [gateway: .incomplete]
+        #expect(lab.reconciler.checkGateways(at: lab.now).isEmpty)
+        lab.advance(.seconds(2))
+        #expect(lab.reconciler.checkGateways(at: lab.now).isEmpty)
+        lab.advance(.seconds(1))
+        #expect(
+            lab.reconciler.checkGateways(at: lab.now).first.map { if case .gatewayUnanswered(_, true) = $0 { true } else { false } } == true
+        )
+    }
+
+    @Test func aGatewayNothingRoutesThroughAnyMoreLosesItsFinding() {
+        let lab = RouteLab()
+        lab.pass()
+        lab.table.neighbours[RouteLab.net1.index] = [IPAddress("10.4.2.1")!: .failed]
+        _ = lab.reconciler.checkGateways(at: lab.now)
+        lab.subnetRoutes = [:]
+        let events = lab.pass()
+        #expect(events.contains { if case .gatewayAnswers = $0 { true } else { false } })
+    }
 }

@@ -32,6 +32,10 @@ final class KernelRouteTable: RouteTableClient {
         }
     }
 
+    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? {
+        (try? client.neighbour(address, on: interface))??.state
+    }
+
     func apply(_ change: RouteChange) throws(RouteChangeRefusal) {
         do {
             switch change {

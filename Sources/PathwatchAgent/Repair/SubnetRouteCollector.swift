@@ -35,7 +35,9 @@ public final class SubnetRouteCollector: MetricsCollector {
             w.family(
                 "pathwatch_missing_subnet_route", type: "gauge",
                 help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.")
-            for (labels, missing) in stats.missing.sorted(by: { ($0.key.interface, $0.key.destination) < ($1.key.interface, $1.key.destination) }) {
+            for (labels, missing) in stats.missing.sorted(by: {
+                ($0.key.interface, $0.key.destination) < ($1.key.interface, $1.key.destination)
+            }) {
                 w.sample(
                     "pathwatch_missing_subnet_route",
                     [("interface", labels.interface), ("destination", labels.destination), ("gateway", labels.gateway)],

@@ -73,6 +73,22 @@ extension SubnetRouteRepairer {
             logger.notice(
                 "keeping pathwatch routes no expectation names yet until every expectation source has answered",
                 metadata: ["objects": "\(count)"])
+        case .gatewayUnanswered(let report, let opened):
+            let new = findings.report(
+                kind: .missingSubnetRoute, key: report.id.description, summary: report.summary, evidence: report.evidence,
+                remediation: report.remediation, at: Date(), occurrences: opened ? 1 : 0)
+            if new {
+                logger.warning(
+                    "the subnet gateway does not answer",
+                    metadata: [
+                        "interface": "\(report.id.interface)", "gateway": "\(report.id.gateway)",
+                        "state": "\(report.evidence.neighbourState)",
+                    ])
+            }
+        case .gatewayAnswers(let id):
+            if findings.clear(kind: .missingSubnetRoute, key: id.description) != nil {
+                logger.notice("the subnet gateway answers again", metadata: ["interface": "\(id.interface)", "gateway": "\(id.gateway)"])
+            }
         case .stoppedByModeChange(let mode):
             logger.notice("auto-fix switched to \(mode.rawValue) during an evaluation; no further changes made")
         }

@@ -50,6 +50,7 @@ public final class SubnetRouteRepairer: Service {
         let clock = ContinuousClock()
         var lastEvaluation: ContinuousClock.Instant?
         var lastScan = clock.now
+        var lastGatewayCheck: ContinuousClock.Instant?
         while !thread.isStopping {
             // Short waits so a stop request is noticed promptly; a change, the end of a repair's
             // backoff or a minute of quiet triggers an evaluation.
@@ -59,6 +60,11 @@ public final class SubnetRouteRepairer: Service {
             if changed || retryDue || lastEvaluation.map({ clock.now - $0 > .seconds(60) }) ?? true {
                 evaluate(table, &reconciler, now: clock.now)
                 lastEvaluation = clock.now
+            }
+            // Neighbour states change without a route event: ask about the gateways every second.
+            if lastGatewayCheck.map({ clock.now - $0 >= .seconds(1) }) ?? true {
+                for event in reconciler.checkGateways(at: clock.now) { handle(event, names: [:]) }
+                lastGatewayCheck = clock.now
             }
             let scanInterval = configuration().liveTrafficScanSeconds
             if let conntrack, scanInterval > 0, clock.now - lastScan >= .seconds(scanInterval) {

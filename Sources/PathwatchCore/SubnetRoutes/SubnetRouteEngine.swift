@@ -37,11 +37,15 @@ public struct SubnetRouteEngine: Sendable {
     public private(set) var statistics = SubnetRouteStatistics()
     private var memory: [ID: Memory] = [:]
     private var deferredCleanup = 0
+    var gateways = GatewayMemory()
 
     public init() {}
 
     /// Starts a pass: the gauge set is rebuilt from this pass's expectations.
-    mutating func begin() { statistics.missing = [:] }
+    mutating func begin() {
+        statistics.missing = [:]
+        gateways.inUse = [:]
+    }
 
     mutating func decide(
         _ item: Item, mode: AutofixMode, settings: AgentConfig.RepairSettings, now: Instant, likelyCause: () -> String
@@ -51,6 +55,7 @@ public struct SubnetRouteEngine: Sendable {
         guard item.isMissing else {
             statistics.missing[MissingRouteLabels(e)] = false
             history.recordHolding(e.id, throughPathwatchRoute: item.heldByPathwatch)
+            gateways.inUse[SubnetGatewayID(e), default: []].append(e.destination)
             if memory.removeValue(forKey: e.id)?.open == true { events.append(.cleared(e.id, stillExpected: true)) }
             return (.holds, events)
         }
@@ -108,6 +113,7 @@ public struct SubnetRouteEngine: Sendable {
 
     mutating func verified(_ item: Item, settings: AgentConfig.RepairSettings, now: Instant) -> (RepairState, [SubnetRouteEvent]) {
         count(.success)
+        gateways.inUse[SubnetGatewayID(item.expectation), default: []].append(item.expectation.destination)
         history.recordVerifiedInstall(item.expectation.id, at: now, settings: settings)
         memory[item.expectation.id, default: Memory()].lastFailure = nil
         return (.repaired, [.verified(item.expectation)])

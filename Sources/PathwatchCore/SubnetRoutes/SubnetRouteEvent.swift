@@ -27,6 +27,10 @@ public enum SubnetRouteEvent: Sendable, Equatable {
     case cleanupRefused(RouteChange, RouteChangeRefusal)
     /// Clean-up of earlier runs' objects waits until every expectation source has answered.
     case cleanupDeferred(count: Int)
+    /// A gateway in use does not answer address resolution (`opened` the first time).
+    case gatewayUnanswered(SubnetGatewayReport, opened: Bool)
+    /// It answers again, or nothing routes through it any more: its finding closes.
+    case gatewayAnswers(SubnetGatewayID)
     /// Auto-fix left `on` while the evaluation was making changes: it stopped there.
     case stoppedByModeChange(AutofixMode)
 }

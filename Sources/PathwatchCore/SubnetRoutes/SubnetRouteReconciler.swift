@@ -76,7 +76,20 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
         }
         if mode == .on, !pass.stopped { cleanUp(plan.cleanup, context, &events) }
         events += engine.finish(current: Set(plan.items.map(\.expectation.id)))
-        return events
+        return events + checkGateways(at: context.now)
+    }
+
+    /// Asks the neighbour table about every gateway a holding expectation routes through. Cheap
+    /// (one `RTM_GETNEIGH` per gateway, never a dump), so the agent runs it every second between
+    /// evaluations: neighbour states change without any route event.
+    public mutating func checkGateways(at now: ContinuousClock.Instant) -> [SubnetRouteEvent] {
+        var events: [SubnetRouteEvent] = []
+        for id in engine.gatewaysInUse.keys.sorted(by: { $0.description < $1.description }) {
+            if let event = engine.observe(id, state: client.neighbour(of: id.gateway, on: id.interfaceIndex), at: now) {
+                events.append(event)
+            }
+        }
+        return events + engine.forgetUnusedGateways()
     }
 
     private mutating func install(

@@ -15,6 +15,8 @@ final class FakeRouteTable: RouteTableClient {
     var refuse: (RouteChange) -> RouteChangeRefusal? = { _ in nil }
     /// Runs before each change is made (say, to switch auto-fix off mid-pass).
     var beforeApply: (RouteChange) -> Void = { _ in }
+    /// Neighbour-table entries by interface and address.
+    var neighbours: [InterfaceIndex: [IPAddress: NeighbourState]] = [:]
     /// Every change attempted, refused ones included.
     private(set) var attempts: [RouteChange] = []
 
@@ -45,6 +47,8 @@ final class FakeRouteTable: RouteTableClient {
         }
         return .unreachable("Network is unreachable")
     }
+
+    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? { neighbours[interface]?[address] }
 
     func apply(_ change: RouteChange) throws(RouteChangeRefusal) {
         attempts.append(change)
