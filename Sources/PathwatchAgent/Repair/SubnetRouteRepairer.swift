@@ -56,7 +56,12 @@ public final class SubnetRouteRepairer: Service {
             // backoff or a minute of quiet triggers an evaluation.
             let changed = state.changes.wait(seconds: 0.25)
             guard !thread.isStopping, state.pendingParts.isDisjoint(with: [RtnetlinkWatcher.readinessPart]) else { continue }
-            let retryDue = reconciler.engine.history.nextRetry.map { clock.now >= $0 } ?? false
+            // A backoff that ended since the last evaluation (only once: an expectation that then
+            // turns into a conflict or meets auto-fix off keeps its old retry time).
+            let retryDue =
+                reconciler.engine.history.nextRetry.map { retry in
+                    clock.now >= retry && lastEvaluation.map { $0 < retry } ?? true
+                } ?? false
             if changed || retryDue || lastEvaluation.map({ clock.now - $0 > .seconds(60) }) ?? true {
                 evaluate(table, &reconciler, now: clock.now)
                 lastEvaluation = clock.now

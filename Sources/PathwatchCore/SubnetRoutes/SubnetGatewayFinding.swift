@@ -27,11 +27,12 @@ public struct SubnetGatewayReport: Sendable, Equatable {
 
     public init(_ id: SubnetGatewayID, state: NeighbourState, destinations: [IPPrefix]) {
         self.id = id
-        let routed = destinations.map(\.description).joined(separator: ", ")
+        let unique = Array(Set(destinations.map(\.description))).sorted()
+        let routed = unique.joined(separator: ", ")
         summary =
             "The subnet gateway \(id.gateway) does not answer on \(id.interface) (neighbour entry \(state)): traffic routed via it to \(routed) is dropped before it leaves the node. The route is right; the gateway is not reachable"
         evidence = SubnetGatewayEvidence(
-            interface: id.interface, gateway: "\(id.gateway)", neighbourState: "\(state)", destinations: destinations.map(\.description),
+            interface: id.interface, gateway: "\(id.gateway)", neighbourState: "\(state)", destinations: unique,
             lookup: "ip neigh get \(id.gateway) dev \(id.interface): \(state)")
         remediation = SubnetGatewayRemediation(
             text:
