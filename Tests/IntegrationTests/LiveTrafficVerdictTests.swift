@@ -26,6 +26,7 @@ struct LiveTrafficVerdictTests {
                 ["python3", "-m", "http.server", "--bind", "10.5.2.10", "8080"], in: lab.inst2, name: "peer-service")
             defer { service.stop() }
             #expect(try eventually(within: 5) { try lab.inst2.exec(["ss", "-ltnH", "sport", "= :8080"]).contains("10.5.2.10") })
+            try lab.inst1.ip("addr", "add", "10.4.2.11/24", "dev", "net1")  // a secondary address
             try lab.inst1.activateConntrack()
             let agent = try AgentProcess(in: lab.inst1, config: "liveTrafficScanSeconds: 0.5\n")
             defer { agent.stop() }
@@ -40,10 +41,16 @@ struct LiveTrafficVerdictTests {
             let dead = try BackgroundProcess(
                 ["curl", "-s", "-m", "8", "--interface", "10.4.2.10", "http://10.5.2.10:9/"], in: lab.inst1, name: "dead-port")
             defer { dead.stop() }
+            // And a UDP peer port nobody listens on (the ICMP error is related, never a reply).
+            for _ in 0..<3 {
+                _ = try lab.inst1.exec(
+                    ["socat", "-u", "-", "UDP:10.5.2.10:9999,bind=10.4.2.10"], input: "hello\n", check: false)
+            }
             #expect(
                 try eventually(within: 3) {
                     try lab.inst1.exec(["conntrack", "-L", "-p", "tcp", "--dport", "9"], check: false).contains("UNREPLIED")
-                }, "the dead port's flow is there, unreplied")
+                        && (try lab.inst1.exec(["conntrack", "-L", "-p", "udp", "--dport", "9999"], check: false).contains("UNREPLIED"))
+                }, "the dead ports' flows are there, unreplied")
             Thread.sleep(forTimeInterval: 4)  // eight scans
             #expect(try agent.findings(kind: "missing_subnet_route").isEmpty, "replies on the same pair: the path works")
         }
