@@ -138,4 +138,26 @@ struct SubnetRouteVerdictTests {
         let events = lab.pass()
         #expect(events.contains { if case .gatewayAnswers = $0 { true } else { false } })
     }
+
+    /// A secondary address shares the expectation's identity: one repair, counted once, and no
+    /// duplicate connected route refused by the kernel.
+    @Test(arguments: [RepairStrategy.mainTable, .policyRouting])
+    func aSecondaryAddressIsRepairedOnceWithoutRefusals(_ strategy: RepairStrategy) {
+        let lab = RouteLab()
+        lab.settings.strategy = strategy
+        lab.table.addresses.append(InterfaceAddress(interface: RouteLab.net1.index, address: IPAddress("10.4.2.11")!, prefixLength: 24))
+        for _ in 0..<3 {
+            lab.pass()
+            lab.advance(.seconds(1))
+        }
+        #expect(lab.count(.success) == 1)
+        #expect(lab.count(.failed) == 0)
+        for source in ["10.4.2.10", "10.4.2.11"] {
+            guard case .route(let interface, let gateway, _) = lab.table.lookup(to: IPAddress("10.5.2.1")!, from: IPAddress(source)!) else {
+                Issue.record("no route from \(source)")
+                continue
+            }
+            #expect(interface == RouteLab.net1.index && gateway == IPAddress("10.4.2.1"), "from \(source)")
+        }
+    }
 }

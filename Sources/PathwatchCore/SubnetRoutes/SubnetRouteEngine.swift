@@ -45,7 +45,12 @@ public struct SubnetRouteEngine: Sendable {
     mutating func begin() {
         statistics.missing = [:]
         gateways.inUse = [:]
+        verifiedThisPass = []
     }
+
+    /// Expectations verified in the current pass: an interface's secondary addresses share an
+    /// identity, and one repair is counted once.
+    private var verifiedThisPass: Set<ID> = []
 
     mutating func decide(
         _ item: Item, mode: AutofixMode, settings: AgentConfig.RepairSettings, now: Instant, likelyCause: () -> String
@@ -112,9 +117,11 @@ public struct SubnetRouteEngine: Sendable {
     }
 
     mutating func verified(_ item: Item, settings: AgentConfig.RepairSettings, now: Instant) -> (RepairState, [SubnetRouteEvent]) {
-        count(.success)
+        if verifiedThisPass.insert(item.expectation.id).inserted { count(.success) }
         gateways.inUse[SubnetGatewayID(item.expectation), default: []].append(item.expectation.destination)
-        history.recordVerifiedInstall(item.expectation.id, at: now, settings: settings)
+        if history.entry(item.expectation.id).installs.last != now {
+            history.recordVerifiedInstall(item.expectation.id, at: now, settings: settings)
+        }
         memory[item.expectation.id, default: Memory()].lastFailure = nil
         return (.repaired, [.verified(item.expectation)])
     }

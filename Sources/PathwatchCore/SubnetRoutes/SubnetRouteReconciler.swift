@@ -40,6 +40,9 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
     private struct Pass {
         var applied: [RouteChange] = []
         var appliedSet: Set<RouteChange> = []
+        /// Routes added this pass by kernel key: a secondary address's connected route differs
+        /// only in its preferred source, and the kernel would refuse it as a duplicate.
+        var appliedRoutes: Set<Route.Key> = []
         var failed: [RouteChange] = []
         var needed: Set<RouteChange> = []
         var stopped = false
@@ -98,6 +101,7 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
     ) -> RepairState {
         let e = item.expectation
         for change in fix where !pass.appliedSet.contains(change) {
+            if case .addRoute(let route) = change, pass.appliedRoutes.contains(route.key) { continue }
             let mode = context.mode()
             guard mode == .on, !pass.stopped else {
                 if !pass.stopped { events.append(.stoppedByModeChange(mode)) }
@@ -108,6 +112,7 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
                 try client.apply(change)
                 pass.applied.append(change)
                 pass.appliedSet.insert(change)
+                if case .addRoute(let route) = change { pass.appliedRoutes.insert(route.key) }
                 events.append(.changed(change, for: e))
             } catch {
                 pass.failed += fix
