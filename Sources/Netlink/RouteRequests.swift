@@ -13,8 +13,19 @@ extension NetlinkRequest {
             request.addAttribute(RouteAttribute.source, source.networkBytes)
             request.replaceFamilyHeaderByte(at: 2, with: UInt8(source.bitWidth))  // rtm_src_len
         }
+        // rtm_flags (native byte order): RTM_F_LOOKUP_TABLE, so an IPv4 answer names the table
+        // the policy rules picked (as `ip route get` shows it) instead of always main. IPv6
+        // answers name it anyway, and its strict request check refuses the flag (EINVAL).
+        if family == .inet {
+            for (offset, byte) in withUnsafeBytes(of: Self.lookupTableFlag, Array.init).enumerated() {
+                request.replaceFamilyHeaderByte(at: 8 + offset, with: byte)
+            }
+        }
         return request
     }
+
+    /// The corresponding C constant is `RTM_F_LOOKUP_TABLE`.
+    static let lookupTableFlag: UInt32 = 0x1000
 
     /// `ip route add` (create-exclusive: never replaces a route someone else owns).
     public static func addRoute(_ route: Route) -> NetlinkRequest {

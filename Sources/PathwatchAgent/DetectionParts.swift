@@ -17,6 +17,7 @@ public struct DetectionParts: Sendable {
     /// The pod-hairpin slice (a conntrack consumer); nil while conntrack is off.
     public let hairpin: HairpinService?
     public let selfSourcedSyn: SelfSourcedSynSlice
+    public let subnetRouteCollector: SubnetRouteCollector
 
     public init(config: AgentConfig, metrics: AgentMetrics, logger: Logger) {
         var required: Set<String> = [RtnetlinkWatcher.readinessPart]
@@ -37,6 +38,8 @@ public struct DetectionParts: Sendable {
         if let conntrack, let conntrackSelector {
             metrics.register(ConntrackSelectionCollector(table: conntrack, selector: conntrackSelector))
         }
+        subnetRouteCollector = SubnetRouteCollector(discovered: discovered)
+        metrics.register(subnetRouteCollector)
     }
 
     /// The watchers and detectors; `configuration` gives the configuration in force (it changes
@@ -66,12 +69,12 @@ public struct DetectionParts: Sendable {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }
         services.append(
-            MetadataDiscovery(state: state, discovered: discovered, configuration: configuration, metrics: metrics, logger: logger))
+            MetadataDiscovery(state: state, discovered: discovered, configuration: configuration, logger: logger))
         services.append(
             SubnetRouteRepairer(
                 state: state, autofix: autofix, configuration: configuration, discovered: discovered, conntrack: conntrack,
                 findings: findings,
-                metrics: metrics, logger: logger))
+                collector: subnetRouteCollector, logger: logger))
         return services
     }
 }

@@ -56,7 +56,6 @@ struct MetricsExpositionTests {
             Finding(kind: .missingSubnetRoute, key: "net1 10.5.2.0/24", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
         ])
         KubernetesMetrics(registry: metrics.registry).count(.patch, .success)
-        metrics.countRepair(.success)
         var hairpin = HairpinEngine.Statistics()
         hairpin.flows = ["10.0.9.9:80": 1]
         hairpin.unanswered = ["10.0.9.9:80": 1]
@@ -67,9 +66,14 @@ struct MetricsExpositionTests {
         selfSourced.martianPackets = 13
         selfSourced.mode = .counter
         metrics.register(SelfSourcedSynCollector(statistics: { [selfSourced] in selfSourced }))
-        metrics.setMissingSubnetRoutes([.init(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1"): true])
-        metrics.setDiscoveryStatus(ok: false)
-        metrics.countDiscoveryFailure(.timeout)
+        let discovered = DiscoveredSubnetRoutes(notify: ChangeSignal())
+        discovered.recordFailure(.timeout, at: .now)
+        let subnetRoutes = SubnetRouteCollector(discovered: discovered)
+        var routeStatistics = SubnetRouteStatistics()
+        routeStatistics.repairs[.success] = 1
+        routeStatistics.missing[MissingRouteLabels(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1")] = true
+        subnetRoutes.publish(routeStatistics)
+        metrics.register(subnetRoutes)
         populatePaths(metrics.paths)
         metrics.register(
             ConntrackSelectionCollector(

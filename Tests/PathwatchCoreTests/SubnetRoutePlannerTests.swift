@@ -95,7 +95,7 @@ struct SubnetRoutePlannerTests {
             state: state,
             settings: .init())
         #expect(plan.items[0].fix.isEmpty)
-        #expect(plan.items[0].conflict?.contains("owned by protocol static") == true)
+        #expect(plan.items[0].conflict?.description.contains("owned by protocol static") == true)
         #expect(plan.cleanup.isEmpty, "a foreign route is never cleaned up")
     }
 
@@ -161,36 +161,60 @@ struct SubnetRoutePlannerTests {
 
 @Suite("Repair history")
 struct RepairHistoryTests {
-    @Test func installsBeyondTheLimitWithinTheWindowAreFlapping() {
-        var history = RepairHistory(maxInstallsPerWindow: 2, window: 600)
-        let t0 = Date(timeIntervalSince1970: 0)
-        #expect(history.mayInstall("k", at: t0))
-        history.recordInstall("k", at: t0)
-        let removed = history.recordMissing("k")
+    let key = SubnetRouteExpectation.ID(interface: "net1", destination: IPPrefix("10.5.2.0/24")!)
+    let t0 = ContinuousClock.Instant.now
+
+    func settings(max: Int) -> AgentConfig.RepairSettings {
+        var s = AgentConfig.RepairSettings()
+        s.maxInstallsPerWindow = max
+        return s
+    }
+
+    @Test func verifiedInstallsReachingTheLimitWithinTheWindowAreFlapping() {
+        var history = RepairHistory()
+        #expect(!history.isFlapping(key, at: t0, settings: settings(max: 2)))
+        history.recordVerifiedInstall(key, at: t0, settings: settings(max: 2))
+        let removed = history.recordMissing(key)
         #expect(removed, "it had been installed, so this is a removal")
-        history.recordInstall("k", at: t0.addingTimeInterval(10))
-        #expect(history.isFlapping("k", at: t0.addingTimeInterval(20)))
-        #expect(!history.isFlapping("k", at: t0.addingTimeInterval(700)), "the window passes")
-        #expect(history.entry("k").removals == 1)
+        history.recordVerifiedInstall(key, at: t0 + .seconds(10), settings: settings(max: 2))
+        #expect(history.isFlapping(key, at: t0 + .seconds(20), settings: settings(max: 2)))
+        #expect(!history.isFlapping(key, at: t0 + .seconds(20), settings: settings(max: 3)), "a reloaded limit applies at once")
+        #expect(!history.isFlapping(key, at: t0 + .seconds(700), settings: settings(max: 2)), "the window passes")
+        #expect(history.entry(key).removals == 1)
     }
 
     @Test func missingBeforeAnyInstallIsNotARemoval() {
-        var history = RepairHistory(maxInstallsPerWindow: 3, window: 600)
-        let beforeAnyInstall = history.recordMissing("k")
+        var history = RepairHistory()
+        let beforeAnyInstall = history.recordMissing(key)
         #expect(!beforeAnyInstall)
-        history.recordHolding("k", throughPathwatchRoute: false)
-        let someoneElses = history.recordMissing("k")
+        history.recordHolding(key, throughPathwatchRoute: false)
+        let someoneElses = history.recordMissing(key)
         #expect(!someoneElses, "someone else's route came and went")
-        history.recordHolding("k", throughPathwatchRoute: true)
-        let ours = history.recordMissing("k")
+        history.recordHolding(key, throughPathwatchRoute: true)
+        let ours = history.recordMissing(key)
         #expect(ours, "ours, found after a restart, then removed")
     }
 
+    @Test func failuresBackOffExponentiallyUpToTheCap() {
+        var history = RepairHistory()
+        var delays: [Duration] = []
+        for _ in 0..<12 {
+            history.recordFailure(key, at: t0)
+            delays.append(history.entry(key).backoff)
+        }
+        #expect(delays.prefix(4) == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4)])
+        #expect(delays.last == RepairHistory.maximumBackoff)
+        #expect(history.isBackingOff(key, at: t0 + .seconds(299)))
+        history.recordHolding(key, throughPathwatchRoute: false)
+        #expect(!history.isBackingOff(key, at: t0), "holding again clears the backoff")
+    }
+
     @Test func forgottenKeysAreDropped() {
-        var history = RepairHistory(maxInstallsPerWindow: 3, window: 600)
-        history.recordInstall("a", at: Date())
-        history.recordInstall("b", at: Date())
-        history.retain(only: ["b"])
-        #expect(history.entries.keys.sorted() == ["b"])
+        var history = RepairHistory()
+        let other = SubnetRouteExpectation.ID(interface: "net2", destination: IPPrefix("10.6.0.0/16")!)
+        history.recordVerifiedInstall(key, at: t0, settings: .init())
+        history.recordVerifiedInstall(other, at: t0, settings: .init())
+        history.retain(only: [other])
+        #expect(Array(history.entries.keys) == [other])
     }
 }

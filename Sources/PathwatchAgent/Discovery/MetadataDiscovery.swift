@@ -15,18 +15,16 @@ final class MetadataDiscovery: Service {
     private let state: LiveNodeState
     private let discovered: DiscoveredSubnetRoutes
     private let configuration: @Sendable () -> AgentConfig
-    private let metrics: AgentMetrics
     private let logger: Logger
     private let thread = WatcherThread(name: "discovery")
 
     init(
         state: LiveNodeState, discovered: DiscoveredSubnetRoutes, configuration: @escaping @Sendable () -> AgentConfig,
-        metrics: AgentMetrics, logger: Logger
+        logger: Logger
     ) {
         self.state = state
         self.discovered = discovered
         self.configuration = configuration
-        self.metrics = metrics
         self.logger = logger
     }
 
@@ -43,8 +41,7 @@ final class MetadataDiscovery: Service {
                 if memory.settings != nil {
                     logger.notice("instance metadata discovery turned off; discovered subnet routes withdrawn")
                     memory = Memory()
-                    discovered.replace(with: .init())
-                    metrics.setDiscoveryStatus(ok: nil)
+                    discovered.turnedOff()
                 }
                 thread.pause(seconds: 0.5)
                 continue
@@ -54,10 +51,10 @@ final class MetadataDiscovery: Service {
                     logger.info("instance metadata discovery on", metadata: ["endpoint": "\(settings.endpoint)"])
                 }
                 memory.settings = settings
-                memory.nextAttempt = .distantPast
+                memory.nextAttempt = nil
                 memory.backoff = 1
             }
-            if Date() >= memory.nextAttempt { attempt(settings, &memory, thread) }
+            if memory.nextAttempt.map({ ContinuousClock.now >= $0 }) ?? true { attempt(settings, &memory, thread) }
             guard !thread.isStopping else { break }
             if let answers = memory.answers { publish(answers, &memory) }
             thread.pause(seconds: 0.5)
@@ -67,7 +64,8 @@ final class MetadataDiscovery: Service {
     private struct Memory {
         var settings: AgentConfig.DiscoverySettings?
         var answers: [MetadataInterface]?
-        var nextAttempt = Date.distantPast
+        /// On the monotonic clock: a wall-clock step must not stall or rush the retries.
+        var nextAttempt: ContinuousClock.Instant?
         var backoff = 1.0
         /// "ok" or the failure reason of the last attempt, to log changes only.
         var outcome: String?
@@ -77,19 +75,20 @@ final class MetadataDiscovery: Service {
     private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory, _ thread: WatcherThread) {
         do {
             let answers = try MetadataClient(settings: settings, isStopping: { thread.isStopping }).interfaces()
-            metrics.setDiscoveryStatus(ok: true)
             if memory.outcome != "ok" {
                 logger.notice(
                     "instance metadata read", metadata: ["endpoint": "\(settings.endpoint)", "interfaces": "\(answers.count)"])
             }
             memory.outcome = "ok"
             memory.answers = answers
+            // Published before it counts as answered, so clean-up never runs on a half state.
+            publish(answers, &memory)
+            discovered.recordRead(at: .now)
             memory.backoff = 1
-            memory.nextAttempt = Date().addingTimeInterval(settings.refreshSeconds)
+            memory.nextAttempt = .now + .seconds(settings.refreshSeconds)
         } catch {
             guard !thread.isStopping else { return }  // interrupted by shutdown, not a failure
-            metrics.setDiscoveryStatus(ok: false)
-            metrics.countDiscoveryFailure(error.reason)
+            discovered.recordFailure(error.reason, at: .now)
             if memory.outcome != error.reason.rawValue {
                 let what =
                     switch error.reason {
@@ -104,7 +103,7 @@ final class MetadataDiscovery: Service {
                     metadata: ["endpoint": "\(settings.endpoint)", "reason": "\(error.reason.rawValue)", "error": "\(error.message)"])
             }
             memory.outcome = error.reason.rawValue
-            memory.nextAttempt = Date().addingTimeInterval(min(memory.backoff, settings.refreshSeconds))
+            memory.nextAttempt = .now + .seconds(min(memory.backoff, settings.refreshSeconds))
             memory.backoff = min(memory.backoff * 2, settings.refreshSeconds)
         }
     }

@@ -80,6 +80,8 @@ public final class AgentMetrics: Sendable {
             self.gateway = gateway
         }
     }
+    /// Collectors that write exposition bytes themselves (the subnet-route slice's).
+    private let byteCollectors = Mutex<[any MetricsCollector]>([])
 
     private struct HTTPSeries {
         var responses: [Int: KernelCounter]
@@ -175,7 +177,8 @@ public final class AgentMetrics: Sendable {
         conntrackFlows = r.gauge(
             name: "pathwatch_conntrack_flows",
             help:
-                "Conntrack entries in this network namespace, from the kernel's statistics (pathwatch keeps only the flows its detectors read: pathwatch_conntrack_tracked_flows).")
+                "Conntrack entries in this network namespace, from the kernel's statistics (pathwatch keeps only the flows its detectors read: pathwatch_conntrack_tracked_flows)."
+        )
         let findingHelp = "Open findings by kind."
         findings = r.gauges(name: "pathwatch_findings", label: "kind", values: FindingKind.allCases, help: findingHelp) { $0.rawValue }
         repairs = r.counters(
@@ -263,51 +266,6 @@ public final class AgentMetrics: Sendable {
 
     public func setConntrackResyncPending(_ pending: Bool) { conntrackResyncPending.set(to: pending ? 1 : 0) }
 
-    public func countRepair(_ result: RepairResult) { repairs[result]?.increment() }
-    public func countRepairRemoved() { repairsRemoved.increment() }
-
-    /// `pathwatch_missing_subnet_route{interface,destination,gateway}`: 1 while missing, 0 once
-    /// it holds; series for expectations that no longer exist are removed.
-    public func setMissingSubnetRoutes(_ current: [MissingRouteLabels: Bool]) {
-        missingRoutes.withLock { gauges in
-            for (labels, missing) in current {
-                let gauge =
-                    gauges[labels]
-                    ?? registry.gauge(
-                        name: "pathwatch_missing_subnet_route",
-                        labels: [("interface", labels.interface), ("destination", labels.destination), ("gateway", labels.gateway)],
-                        help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.")
-                gauges[labels] = gauge
-                gauge.set(to: missing ? 1 : 0)
-            }
-            for (labels, gauge) in gauges where current[labels] == nil {
-                registry.unregisterGauge(gauge)
-                gauges.removeValue(forKey: labels)
-            }
-        }
-    }
-
-    /// `pathwatch_discovery_status{source="metadata"}`: 1 when the last read of the instance
-    /// metadata worked, 0 when it failed; `nil` (discovery off) removes the series.
-    public func setDiscoveryStatus(ok: Bool?) {
-        discoveryStatus.withLock { gauge in
-            guard let ok else {
-                if let existing = gauge { registry.unregisterGauge(existing) }
-                gauge = nil
-                return
-            }
-            let series =
-                gauge
-                ?? registry.gauge(
-                    name: "pathwatch_discovery_status", labels: [("source", "metadata")],
-                    help: "1 when the last read of the discovery source worked, 0 while it fails; absent when discovery is off.")
-            gauge = series
-            series.set(to: ok ? 1 : 0)
-        }
-    }
-
-    public func countDiscoveryFailure(_ reason: MetadataError.Reason) { discoveryFailures[reason]?.increment() }
-
     public func setHTTPStatistics(_ snapshot: HTTPServerStatistics.Snapshot) {
         http.withLock { series in
             for (statusClass, counter) in series.responses { counter.set(UInt64(snapshot.responses(statusClass: statusClass))) }
@@ -375,6 +333,9 @@ public final class AgentMetrics: Sendable {
         return LinkSeries(counters: counters, gauges: ["up": up, "mtu": mtu], handles: handles, gaugeHandles: [up, mtu])
     }
 
+    /// Adds a slice's collector to every scrape.
+    public func register(_ collector: any MetricsCollector) { byteCollectors.withLock { $0.append(collector) } }
+
     /// The Prometheus text exposition of every series.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
@@ -384,6 +345,7 @@ public final class AgentMetrics: Sendable {
         for collector in collectors.withLock({ $0 }) { collector.collect(into: &page) }
         buffer.append(contentsOf: page.bytes)
         paths.emit(into: &buffer)
+        for collector in byteCollectors.withLock({ $0 }) { collector.collect(into: &buffer) }
         return buffer
     }
 

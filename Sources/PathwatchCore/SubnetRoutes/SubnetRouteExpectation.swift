@@ -22,7 +22,22 @@ public struct SubnetRouteExpectation: Hashable, Sendable, CustomStringConvertibl
     }
 
     /// Identity for findings, metrics and repair history: the interface and the destination.
-    public var key: String { "\(interface) \(destination)" }
+    public struct ID: Hashable, Sendable, CustomStringConvertible {
+        public var interface: String
+        public var destination: IPPrefix
+
+        public init(interface: String, destination: IPPrefix) {
+            self.interface = interface
+            self.destination = destination
+        }
+
+        /// The finding key `/findings` serves (`net1 10.5.2.0/24`).
+        public var description: String { "\(interface) \(destination)" }
+    }
+
+    public var id: ID { ID(interface: interface, destination: destination) }
+    /// The identity as text, for the planner's lookup table and the finding key.
+    public var key: String { id.description }
 
     /// An address inside `destination` to ask the kernel about: the first host, or the address
     /// itself for a host prefix.

@@ -17,8 +17,17 @@ public enum SubnetRoutePlanner {
         /// What would make it right, as pathwatch-owned objects (empty when nothing is needed
         /// or nothing pathwatch may do would help).
         public var fix: [RouteChange]
-        /// Why the fix cannot be applied: a route or rule someone else owns is in the way.
-        public var conflict: String?
+        /// Why the fix cannot be applied: a route someone else owns is in the way.
+        public var conflict: Conflict?
+        /// Whether pathwatch's route for it is in the model: an expectation that holds through it
+        /// and later goes missing without it had its repair removed; one missing while it is
+        /// still there (a gateway changed, a rule sends the traffic elsewhere) did not.
+        public var heldByPathwatch = false
+        /// For a missing expectation whose lookup ended in a table other than main: the policy
+        /// rule that sent it there, as the model knows it.
+        public var selectedBy: Rule?
+        /// What the kernel's lookup answered, for the finding's explanation.
+        public var lookup: RouteLookupOutcome?
 
         public var isMissing: Bool { if case .missing = status { true } else { false } }
     }
@@ -35,30 +44,42 @@ public enum SubnetRoutePlanner {
         settings: AgentConfig.RepairSettings
     ) -> Plan {
         let names = state.links.mapValues(\.name)
-        var items: [Item] = []
+        let fixes = expectations.map { fixObjects(for: $0, settings: settings) }
         var desiredRoutes: Set<Route.Key> = []
         var desiredRules: Set<Rule> = []
-        for expectation in expectations {
-            let objects = fixObjects(for: expectation, settings: settings)
-            for case .addRoute(let route) in objects { desiredRoutes.insert(route.key) }
-            for case .addRule(let rule) in objects { desiredRules.insert(rule) }
+        var slots: Set<Slot> = []
+        for case .addRoute(let route) in fixes.joined() {
+            desiredRoutes.insert(route.key)
+            slots.insert(Slot(route))
+        }
+        for case .addRule(let rule) in fixes.joined() { desiredRules.insert(rule) }
+        let foreign = foreignRoutes(on: slots, in: state)
+        var items: [Item] = []
+        for (expectation, objects) in zip(expectations, fixes) {
             let status = status(of: expectation, lookup: lookups[expectation.key], names: names)
+            let held = objects.contains { change in
+                if case .addRoute(let route) = change { return state.routes[route.key]?.protocolID == .pathwatch }
+                return false
+            }
             guard case .missing = status else {
-                items.append(Item(expectation: expectation, status: status, fix: [], conflict: nil))
+                items.append(Item(expectation: expectation, status: status, fix: [], conflict: nil, heldByPathwatch: held))
                 continue
             }
             var fix: [RouteChange] = []
-            var conflict: String?
+            var conflict: Conflict?
             for object in objects {
                 switch object {
                 case .addRoute(let route):
+                    // Any foreign route on the same prefix in the same table, whatever its metric:
+                    // installing ahead of it would silently override someone else's routing.
+                    if let existing = foreign[Slot(route)] {
+                        conflict = Conflict(route: existing)
+                        continue
+                    }
                     if let existing = state.routes[route.key] {
-                        if existing.protocolID == .pathwatch, existing.nextHops == route.nextHops { continue }  // ours, in place
-                        if existing.protocolID != .pathwatch {
-                            conflict =
-                                "a route to \(route.destination) in table \(route.table) owned by protocol \(existing.protocolID) is in the way; pathwatch never changes routes it does not own"
-                            continue
-                        }
+                        if existing.nextHops == route.nextHops { continue }  // ours, in place
+                        // Ours via an old gateway (subnetGateways changed): replace it.
+                        fix.append(.deleteRoute(existing))
                     }
                     fix.append(object)
                 case .addRule(let rule):
@@ -67,7 +88,13 @@ public enum SubnetRoutePlanner {
                     fix.append(object)
                 }
             }
-            items.append(Item(expectation: expectation, status: status, fix: conflict == nil ? fix : [], conflict: conflict))
+            var item = Item(
+                expectation: expectation, status: status, fix: conflict == nil ? fix : [], conflict: conflict, heldByPathwatch: held)
+            item.lookup = lookups[expectation.key]
+            if case .route(_, _, let table)? = lookups[expectation.key], table != .main {
+                item.selectedBy = selectingRule(for: expectation, table: table, in: state)
+            }
+            items.append(item)
         }
         var cleanup: [RouteChange] = []
         for route in state.routes.values where route.protocolID == .pathwatch && !desiredRoutes.contains(route.key) {
@@ -80,15 +107,60 @@ public enum SubnetRoutePlanner {
         return Plan(items: items, cleanup: cleanup)
     }
 
-    /// Right when the kernel sends the traffic out of the expected interface.
+    /// The first rule, by priority, that would send the expectation's traffic to `table`: what a
+    /// finding names when a policy rule sends the traffic elsewhere.
+    static func selectingRule(for e: SubnetRouteExpectation, table: RouteTable, in state: borrowing NodeState) -> Rule? {
+        state.rules.filter { rule in
+            rule.table == table && rule.action == 1 && rule.family == e.source.family && rule.inputInterface == nil
+                && rule.firewallMark == nil && (rule.source?.contains(e.source) ?? true) && (rule.destination?.contains(e.probe) ?? true)
+        }.min { $0.priority < $1.priority }
+    }
+
+    /// A table and prefix: where a foreign route blocks pathwatch's, whatever the metric.
+    struct Slot: Hashable {
+        var table: RouteTable
+        var destination: IPPrefix
+        init(_ route: Route) {
+            table = route.table
+            destination = route.destination
+        }
+    }
+
+    /// One pass over the model for the foreign routes on the slots pathwatch would use; the
+    /// lowest metric wins when there are several.
+    static func foreignRoutes(on slots: Set<Slot>, in state: borrowing NodeState) -> [Slot: Route] {
+        var found: [Slot: Route] = [:]
+        guard !slots.isEmpty else { return found }
+        for route in state.routes.values where route.protocolID != .pathwatch && route.source == nil {
+            let slot = Slot(route)
+            guard slots.contains(slot) else { continue }
+            if let other = found[slot], (other.priority ?? 0) <= (route.priority ?? 0) { continue }
+            found[slot] = route
+        }
+        return found
+    }
+
+    /// Right when the kernel sends the traffic out of the expected interface via the expected
+    /// gateway. An on-link route to another subnet leaves by the right interface but dies in
+    /// the neighbour table (nobody answers ARP for an address outside the link's subnet), so it
+    /// is not right. IPv6 routers commonly advertise their link-local address, so for IPv6 a
+    /// link-local gateway on the right interface counts as the subnet's gateway.
     public static func status(
         of expectation: SubnetRouteExpectation, lookup: RouteLookupOutcome?, names: [InterfaceIndex: String] = [:]
     ) -> Item.Status {
         switch lookup {
         case .route(let interface, let gateway, let table):
-            if interface == expectation.interfaceIndex { return .ok }
+            if interface == expectation.interfaceIndex, let gateway,
+                gateway == expectation.gateway || (gateway.family == .inet6 && gateway.isLinkLocal)
+            {
+                return .ok
+            }
             var observed = "leaves by " + (interface.map { names[$0] ?? "if\($0.rawValue)" } ?? "no interface")
-            if let gateway { observed += " via \(gateway)" }
+            if let gateway {
+                observed += " via \(gateway)"
+            } else if interface == expectation.interfaceIndex {
+                observed += " on-link, without a gateway"
+            }
             if table != .main { observed += " (table \(table))" }
             return .missing(observed: observed)
         case .unreachable(let error):

@@ -16,7 +16,9 @@ public enum UnrepliedFlowScan {
 
     /// Flows without a reply that were already unreplied at the previous scan (so a connection
     /// that is merely being set up does not count), grouped by source and destination, where the
-    /// source is an address of an interface on this node. At most `limit` candidates, the most
+    /// source is an address of an interface on this node. A pair that has a replied flow on any
+    /// port or protocol is left out: its path works and the silent ones are a dead peer port,
+    /// not a routing failure. At most `limit` candidates, the most
     /// flows first, so a node under a SYN flood does a bounded number of lookups.
     public static func candidates(
         table: borrowing ConntrackTable, previouslyUnreplied: Set<UInt32>, state: borrowing NodeState, limit: Int = 32
@@ -42,8 +44,14 @@ public enum UnrepliedFlowScan {
         }
         var unreplied: Set<UInt32> = []
         var counts: [Pair: Int] = [:]
+        var answered: Set<Pair> = []
         forEachFlow { id, flow in
-            guard !flow.status.contains(.seenReply) else { return }
+            guard !flow.status.contains(.seenReply) else {
+                if let interface = owner[flow.original.source] {
+                    answered.insert(Pair(interface: interface, source: flow.original.source, destination: flow.original.destination))
+                }
+                return
+            }
             unreplied.insert(id)
             guard previouslyUnreplied.contains(id), let interface = owner[flow.original.source],
                 !flow.original.destination.isLoopback, owner[flow.original.destination] == nil
@@ -51,6 +59,7 @@ public enum UnrepliedFlowScan {
             counts[Pair(interface: interface, source: flow.original.source, destination: flow.original.destination), default: 0] += 1
         }
         let names = state.links.mapValues(\.name)
+        counts = counts.filter { !answered.contains($0.key) }
         let sorted = counts.sorted { ($0.value, $0.key.destination) > ($1.value, $1.key.destination) }.prefix(limit)
         let candidates = sorted.compactMap { pair, count -> Candidate? in
             guard let name = names[pair.interface] else { return nil }
@@ -71,6 +80,25 @@ public enum UnrepliedFlowScan {
     public static func isMisrouted(_ candidate: Candidate, lookup: RouteLookupOutcome) -> Bool {
         if case .route(let interface?, _, _) = lookup { return interface != candidate.interfaceIndex }
         return false
+    }
+
+    /// What is wrong with the path of an unreplied pair, if its route explains the silence.
+    public enum Misroute: Hashable, Sendable {
+        /// It leaves by another interface (the incident): `via` that interface's gateway.
+        case otherInterface(InterfaceIndex, via: IPAddress?)
+        /// It leaves by the right interface on-link, but the destination is outside the source's
+        /// subnet: nobody answers ARP/ND for it (the incident's half-fix, `ip route add … dev net1`).
+        case onLinkOutsideSubnet(IPPrefix)
+    }
+
+    /// The verdict for a candidate, given the subnet of its source address.
+    public static func misroute(_ candidate: Candidate, lookup: RouteLookupOutcome, sourceSubnet: IPPrefix?) -> Misroute? {
+        guard case .route(let interface?, let gateway, _) = lookup else { return nil }
+        if interface != candidate.interfaceIndex { return .otherInterface(interface, via: gateway) }
+        if gateway == nil, let sourceSubnet, !sourceSubnet.contains(candidate.destination) {
+            return .onLinkOutsideSubnet(sourceSubnet)
+        }
+        return nil
     }
 }
 

@@ -1,0 +1,52 @@
+import Netlink
+import NetlinkIO
+import PathwatchCore
+
+/// The kernel behind ``RouteTableClient``: `RouteClient`'s netlink requests, errors turned into
+/// outcomes and refusals. The only part of the subnet-route slice that needs root.
+final class KernelRouteTable: RouteTableClient {
+    private let client: RouteClient
+
+    init() throws(NetlinkError) { client = try RouteClient() }
+
+    func lookup(to destination: IPAddress, from source: IPAddress) -> RouteLookupOutcome {
+        do {
+            let route = try client.lookup(to: destination, from: source)
+            return .route(interface: route.outputInterface, gateway: route.gateway, table: route.table)
+        } catch {
+            if case .kernel(let errno, let message) = error.kind {
+                return .unreachable(Self.refusal(errno.rawValue, message ?? "\(errno)"))
+            }
+            return .unreachable("\(error)")
+        }
+    }
+
+    /// The route type behind a lookup refusal: the kernel answers a `blackhole`, `unreachable`
+    /// or `prohibit` route with an errno, not a route, so the finding names it from that.
+    static func refusal(_ errno: Int32, _ text: String) -> String {
+        switch errno {
+        case 22: "a blackhole route (\(text))"
+        case 113: "an unreachable route (\(text))"
+        case 13: "a prohibit route (\(text))"
+        default: text
+        }
+    }
+
+    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? {
+        (try? client.neighbour(address, on: interface))??.state
+    }
+
+    func apply(_ change: RouteChange) throws(RouteChangeRefusal) {
+        do {
+            switch change {
+            case .addRoute(let route): try client.add(route)
+            case .deleteRoute(let route): try client.delete(route)
+            case .addRule(let rule): try client.add(rule)
+            case .deleteRule(let rule): try client.delete(rule)
+            }
+        } catch {
+            if case .kernel(let errno, _) = error.kind { throw RouteChangeRefusal(errno: errno.rawValue, message: "\(error)") }
+            throw RouteChangeRefusal(errno: 0, message: "\(error)")
+        }
+    }
+}
