@@ -51,7 +51,8 @@ final class AgentEndpoint: HTTPEndpointHandler {
         metrics.setReady(state.isReady)
         metrics.setFindingCounts(findings.snapshot())
         if let snapshot = httpStatistics() { metrics.setHTTPStatistics(snapshot) }
-        return HTTPResponseBody(status: .ok, contentType: HTTPResponseBody.prometheusContentType, body: metrics.exposition())
+        return HTTPResponseBody(
+            status: .ok, contentType: HTTPResponseBody.prometheusContentType, body: metrics.exposition(), compressible: true)
     }
 
     func findings() async -> HTTPResponseBody {

@@ -85,7 +85,7 @@ struct HTTPConnection {
             }
 
             let response = await self.response(to: head)
-            closeAfterResponse = closeAfterResponse || self.state.isClosing
+            closeAfterResponse = closeAfterResponse || self.state.isClosing || self.state.servesHealthOnly
             try await self.write(response, request: head, keepAlive: !closeAfterResponse)
             self.logger.debug(
                 "HTTP request",
@@ -103,7 +103,11 @@ struct HTTPConnection {
     }
 
     private func response(to head: HTTPRequestHead) async -> HTTPResponseBody {
-        switch HTTPRouter.decide(method: head.method, uri: head.uri) {
+        let decision = HTTPRouter.decide(method: head.method, uri: head.uri)
+        if self.state.servesHealthOnly, decision != .serve(.health), decision != .serve(.readiness) {
+            return .text("connection limit reached: this connection serves /healthz and /readyz only", status: .serviceUnavailable)
+        }
+        return switch decision {
         case .serve(.metrics): await self.handler.metrics()
         case .serve(.findings): await self.handler.findings()
         case .serve(.health): await self.handler.health()
@@ -135,20 +139,31 @@ struct HTTPConnection {
             )
         case .malformed:
             self.logger.debug("Refusing malformed HTTP request", metadata: metadata)
+        case .headTimeout:
+            self.logger.debug("Closing HTTP connection: request head not complete in time", metadata: metadata)
         }
         let text: String
         switch rejection {
         case .headTooLarge: text = "request head too large"
         case .bodyTooLarge: text = "request body not accepted"
         case .malformed: text = "bad request"
+        case .headTimeout: text = "request head not received in time"
         }
         try await self.write(.text(text, status: rejection.status), request: request, keepAlive: false)
     }
 
     private func write(_ response: HTTPResponseBody, request: HTTPRequestHead?, keepAlive: Bool) async throws {
+        var response = response
         let version = request?.version ?? .http1_1
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
+        if response.compressible {
+            headers.add(name: "Vary", value: "Accept-Encoding")
+            if let request, ContentEncoding.acceptsGzip(request.headers), let gzipped = ContentEncoding.gzip(response.body) {
+                headers.add(name: "Content-Encoding", value: "gzip")
+                response.body = gzipped
+            }
+        }
         headers.add(name: "Content-Length", value: String(response.body.count))
         if response.status == .methodNotAllowed {
             headers.add(name: "Allow", value: HTTPRouter.allowedMethods)
@@ -171,6 +186,14 @@ struct HTTPConnection {
             channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
         }
         self.statistics.recordResponse(statusCode: Int(response.status.code))
+        // A client that does not read would otherwise hold this connection (and the response's
+        // bytes) for good: the idle timer spares a connection that is writing.
+        let statistics = self.statistics
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(self.limits.writeTimeout)) {
+            statistics.recordWriteTimeout()
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
         try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
     }
 

@@ -97,6 +97,9 @@ public struct AgentConfig: Sendable, Equatable {
         public var maxConnections = 256
         public var idleTimeoutSeconds = 30.0
         public var maxRequestHeadBytes = 16 * 1024
+        public var requestHeadTimeoutSeconds = 10.0
+        public var writeTimeoutSeconds = 30.0
+        public var loopbackReserve = 4
         public init() {}
     }
 }
