@@ -79,4 +79,27 @@ struct HTTPStarvationTests {
             withExtendedLifetime(holders) {}
         }
     }
+
+    @Test("/state is served to a bounded number of clients at once; the others get 503 until one is done")
+    func stateRequestsAreBounded() async throws {
+        let limits = HTTPLimits(writeTimeout: .seconds(20), maxConcurrentStateRequests: 1)
+        let server = makeServer(limits: limits, handler: LargeStateHandler())
+        try await withRunningServer(server) { port in
+            let stuck = try await RawHTTPClient.connect(port: port)
+            try await stuck.send("GET /state HTTP/1.1\r\nHost: t\r\n\r\n")  // and never read
+            #expect(try await eventually { server.statistics.snapshot().stateRequestsInFlight == 1 })
+
+            let second = try await RawHTTPClient.connect(port: port)
+            #expect(try await second.request("/state").statusCode == 503)
+            #expect(try await second.request("/metrics").statusCode == 200)
+            #expect(server.statistics.snapshot().stateRequestsBusy == 1)
+
+            stuck.close()
+            #expect(try await eventually { server.statistics.snapshot().stateRequestsInFlight == 0 })
+            let third = try await RawHTTPClient.connect(port: port)
+            let state = try await third.request("/state")
+            #expect(state.statusCode == 200)
+            #expect(state.body.count == LargeStateHandler.body.count)
+        }
+    }
 }

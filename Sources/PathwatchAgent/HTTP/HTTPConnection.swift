@@ -26,6 +26,9 @@ struct HTTPConnection {
         self.logger = logger
     }
 
+    /// Bytes of a body handed to the channel at once.
+    static let writeSliceBytes = 64 * 1024
+
     /// How long a connection the server ends stays half-open (output closed) while the
     /// client's unread bytes are discarded, so that the client reads the last response instead
     /// of a connection reset.
@@ -84,7 +87,15 @@ struct HTTPConnection {
                 }
             }
 
-            let response = await self.response(to: head)
+            // /state is large (35 MB with 200k routes): a few at a time, each held until written.
+            let route = HTTPRouter.decide(method: head.method, uri: head.uri)
+            let statePermit =
+                route == .serve(.state) && self.statistics.beginStateRequest(limit: self.limits.maxConcurrentStateRequests)
+            defer { if statePermit { self.statistics.endStateRequest() } }
+            let response =
+                route == .serve(.state) && !statePermit
+                ? .text("busy: /state is being served to other clients; retry later", status: .serviceUnavailable)
+                : await self.response(to: head)
             closeAfterResponse = closeAfterResponse || self.state.isClosing || self.state.servesHealthOnly
             try await self.write(response, request: head, keepAlive: !closeAfterResponse)
             self.logger.debug(
@@ -181,10 +192,6 @@ struct HTTPConnection {
         let sendsBody = !bodylessMethod && response.status.mayHaveResponseBody && !response.body.isEmpty
 
         let channel = self.channel.channel
-        channel.write(HTTPServerResponsePart.head(head), promise: nil)
-        if sendsBody {
-            channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
-        }
         self.statistics.recordResponse(statusCode: Int(response.status.code))
         // A client that does not read would otherwise hold this connection (and the response's
         // bytes) for good: the idle timer spares a connection that is writing.
@@ -194,6 +201,17 @@ struct HTTPConnection {
             channel.close(promise: nil)
         }
         defer { deadline.cancel() }
+        channel.write(HTTPServerResponsePart.head(head), promise: nil)
+        if sendsBody {
+            // In slices, each awaited: at most one slice is queued in the process per connection.
+            var offset = 0
+            while offset < response.body.count {
+                let end = min(offset + Self.writeSliceBytes, response.body.count)
+                let slice = ByteBuffer(bytes: response.body[offset..<end])
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(slice))).get()
+                offset = end
+            }
+        }
         try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
     }
 

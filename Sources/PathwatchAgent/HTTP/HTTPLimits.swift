@@ -27,6 +27,9 @@ public struct HTTPLimits: Sendable, Hashable {
     /// Connections from loopback admitted beyond `maxConnections`, which serve only `/healthz` and
     /// `/readyz`: a local liveness probe is answered even when remote clients hold every slot.
     public var loopbackReserve: Int
+    /// `/state` answers being built or written at once; more get 503. Each holds the whole
+    /// document (tens of MB on a large node) until the client has taken it.
+    public var maxConcurrentStateRequests: Int
 
     public init(
         maxRequestHeadBytes: Int = 16 * 1024,
@@ -36,7 +39,8 @@ public struct HTTPLimits: Sendable, Hashable {
         listenBacklog: Int = 256,
         requestHeadTimeout: Duration = .seconds(10),
         writeTimeout: Duration = .seconds(30),
-        loopbackReserve: Int = 4
+        loopbackReserve: Int = 4,
+        maxConcurrentStateRequests: Int = 2
     ) {
         self.maxRequestHeadBytes = maxRequestHeadBytes
         self.maxRequestBodyBytes = maxRequestBodyBytes
@@ -46,6 +50,7 @@ public struct HTTPLimits: Sendable, Hashable {
         self.requestHeadTimeout = requestHeadTimeout
         self.writeTimeout = writeTimeout
         self.loopbackReserve = loopbackReserve
+        self.maxConcurrentStateRequests = maxConcurrentStateRequests
     }
 }
 
@@ -60,7 +65,8 @@ extension HTTPLimits {
             listenBacklog: max(1, self.listenBacklog),
             requestHeadTimeout: max(.milliseconds(1), self.requestHeadTimeout),
             writeTimeout: max(.milliseconds(1), self.writeTimeout),
-            loopbackReserve: max(0, self.loopbackReserve)
+            loopbackReserve: max(0, self.loopbackReserve),
+            maxConcurrentStateRequests: max(1, self.maxConcurrentStateRequests)
         )
     }
 }

@@ -28,6 +28,10 @@ public final class HTTPServerStatistics: Sendable {
         public var reserveConnections: Int
         /// Of `openConnections`, those admitted from the loopback reserve.
         public var openReserveConnections: Int
+        /// `/state` requests being answered now.
+        public var stateRequestsInFlight: Int
+        /// `/state` requests answered 503 because `maxConcurrentStateRequests` were in flight.
+        public var stateRequestsBusy: Int
 
         public init() {
             self.responsesByStatusClass = Array(repeating: 0, count: 6)
@@ -42,6 +46,8 @@ public final class HTTPServerStatistics: Sendable {
             self.writeTimeouts = 0
             self.reserveConnections = 0
             self.openReserveConnections = 0
+            self.stateRequestsInFlight = 0
+            self.stateRequestsBusy = 0
         }
 
         /// Responses sent with a status code in `statusClass`xx (1 … 5); 0 for other values.
@@ -103,6 +109,22 @@ public final class HTTPServerStatistics: Sendable {
             state.openConnections -= 1
             if admission == .reserve { state.openReserveConnections -= 1 }
         }
+    }
+
+    /// Takes one of `limit` permits to answer `/state`, or counts a refusal.
+    func beginStateRequest(limit: Int) -> Bool {
+        self.state.withLock { state in
+            guard state.stateRequestsInFlight < limit else {
+                state.stateRequestsBusy += 1
+                return false
+            }
+            state.stateRequestsInFlight += 1
+            return true
+        }
+    }
+
+    func endStateRequest() {
+        self.state.withLock { $0.stateRequestsInFlight -= 1 }
     }
 
     func recordWriteTimeout() {

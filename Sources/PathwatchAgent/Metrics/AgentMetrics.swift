@@ -96,6 +96,7 @@ public final class AgentMetrics: Sendable {
         var idleTimeouts: KernelCounter
         var headTimeouts: KernelCounter
         var writeTimeouts: KernelCounter
+        var stateBusy: KernelCounter
         var open: Gauge
     }
 
@@ -270,6 +271,8 @@ public final class AgentMetrics: Sendable {
                     r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "head_timeout")], help: rejectedHelp)),
                 writeTimeouts: KernelCounter(
                     r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "write_timeout")], help: rejectedHelp)),
+                stateBusy: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "state_busy")], help: rejectedHelp)),
                 open: r.gauge(name: "pathwatch_http_open_connections", help: "HTTP connections open now.")))
     }
 
@@ -408,6 +411,7 @@ public final class AgentMetrics: Sendable {
             series.idleTimeouts.set(UInt64(snapshot.idleTimeouts))
             series.headTimeouts.set(UInt64(snapshot.requestHeadTimeouts))
             series.writeTimeouts.set(UInt64(snapshot.writeTimeouts))
+            series.stateBusy.set(UInt64(snapshot.stateRequestsBusy))
             series.open.set(Int64(snapshot.openConnections))
         }
     }
