@@ -47,7 +47,8 @@ public enum Agent {
             maxConnections: config.http.maxConnections,
             requestHeadTimeout: .milliseconds(Int64(config.http.requestHeadTimeoutSeconds * 1000)),
             writeTimeout: .milliseconds(Int64(config.http.writeTimeoutSeconds * 1000)),
-            loopbackReserve: config.http.loopbackReserve)
+            loopbackReserve: config.http.loopbackReserve,
+            stateFromAnyPeer: config.http.stateFrom == .any)
         let http = HTTPServer(
             host: config.listen.host, port: config.listen.port, limits: limits, handler: endpoint,
             logger: logger, eventLoopGroup: group)

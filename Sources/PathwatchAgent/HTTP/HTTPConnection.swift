@@ -118,6 +118,11 @@ struct HTTPConnection {
         if self.state.servesHealthOnly, decision != .serve(.health), decision != .serve(.readiness) {
             return .text("connection limit reached: this connection serves /healthz and /readyz only", status: .serviceUnavailable)
         }
+        if decision == .serve(.state), !self.limits.stateFromAnyPeer,
+            !(self.channel.channel.remoteAddress.map(ConnectionLimiter.isLoopback) ?? false)
+        {
+            return .text("/state is served to loopback clients only (http.stateFrom)", status: .forbidden)
+        }
         return switch decision {
         case .serve(.metrics): await self.handler.metrics()
         case .serve(.findings): await self.handler.findings()

@@ -30,6 +30,9 @@ public struct HTTPLimits: Sendable, Hashable {
     /// `/state` answers being built or written at once; more get 503. Each holds the whole
     /// document (tens of MB on a large node) until the client has taken it.
     public var maxConcurrentStateRequests: Int
+    /// Whether `/state` is served to any client (`http.stateFrom: any`); by default only to
+    /// loopback clients, others get 403.
+    public var stateFromAnyPeer: Bool
 
     public init(
         maxRequestHeadBytes: Int = 16 * 1024,
@@ -40,7 +43,8 @@ public struct HTTPLimits: Sendable, Hashable {
         requestHeadTimeout: Duration = .seconds(10),
         writeTimeout: Duration = .seconds(30),
         loopbackReserve: Int = 4,
-        maxConcurrentStateRequests: Int = 2
+        maxConcurrentStateRequests: Int = 2,
+        stateFromAnyPeer: Bool = false
     ) {
         self.maxRequestHeadBytes = maxRequestHeadBytes
         self.maxRequestBodyBytes = maxRequestBodyBytes
@@ -51,6 +55,7 @@ public struct HTTPLimits: Sendable, Hashable {
         self.writeTimeout = writeTimeout
         self.loopbackReserve = loopbackReserve
         self.maxConcurrentStateRequests = maxConcurrentStateRequests
+        self.stateFromAnyPeer = stateFromAnyPeer
     }
 }
 
@@ -66,7 +71,8 @@ extension HTTPLimits {
             requestHeadTimeout: max(.milliseconds(1), self.requestHeadTimeout),
             writeTimeout: max(.milliseconds(1), self.writeTimeout),
             loopbackReserve: max(0, self.loopbackReserve),
-            maxConcurrentStateRequests: max(1, self.maxConcurrentStateRequests)
+            maxConcurrentStateRequests: max(1, self.maxConcurrentStateRequests),
+            stateFromAnyPeer: self.stateFromAnyPeer
         )
     }
 }

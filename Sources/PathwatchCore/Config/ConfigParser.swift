@@ -116,6 +116,7 @@ public enum ConfigParser {
                         config.http.requestHeadTimeoutSeconds = try reader.seconds(v, path, 1...3600)
                     case "writeTimeoutSeconds": config.http.writeTimeoutSeconds = try reader.seconds(v, path, 1...3600)
                     case "loopbackReserve": config.http.loopbackReserve = try reader.integer(v, path, 0...64)
+                    case "stateFrom": config.http.stateFrom = try reader.choice(v, path, StateAccess.self)
                     default: throw reader.unknown(sub, path)
                     }
                 }
