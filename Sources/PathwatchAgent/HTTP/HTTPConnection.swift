@@ -87,8 +87,13 @@ struct HTTPConnection {
                 }
             }
 
-            // /state is large (35 MB with 200k routes): a few at a time, each held until written.
             let route = HTTPRouter.decide(method: head.method, uri: head.uri)
+            if self.state.servesHealthOnly, route != .serve(.health), route != .serve(.readiness) {
+                // Beyond the limit: for anything but the health paths, as if refused at accept.
+                self.statistics.recordReserveRefusal()
+                return false
+            }
+            // /state is large (35 MB with 200k routes): a few at a time, each held until written.
             let statePermit =
                 route == .serve(.state) && self.statistics.beginStateRequest(limit: self.limits.maxConcurrentStateRequests)
             defer { if statePermit { self.statistics.endStateRequest() } }
@@ -115,9 +120,6 @@ struct HTTPConnection {
 
     private func response(to head: HTTPRequestHead) async -> HTTPResponseBody {
         let decision = HTTPRouter.decide(method: head.method, uri: head.uri)
-        if self.state.servesHealthOnly, decision != .serve(.health), decision != .serve(.readiness) {
-            return .text("connection limit reached: this connection serves /healthz and /readyz only", status: .serviceUnavailable)
-        }
         if decision == .serve(.state), !self.limits.stateFromAnyPeer,
             !(self.channel.channel.remoteAddress.map(ConnectionLimiter.isLoopback) ?? false)
         {

@@ -8,7 +8,8 @@ public final class HTTPServerStatistics: Sendable {
         public var responsesByStatusClass: [Int]
         /// Connections accepted and served.
         public var acceptedConnections: Int
-        /// Connections closed at once because `maxConnections` were already open.
+        /// Connections closed at once because `maxConnections` were already open (and loopback
+        /// reserve connections closed unanswered because they asked for another path).
         public var rejectedConnections: Int
         /// Connections currently open.
         public var openConnections: Int
@@ -125,6 +126,12 @@ public final class HTTPServerStatistics: Sendable {
 
     func endStateRequest() {
         self.state.withLock { $0.stateRequestsInFlight -= 1 }
+    }
+
+    /// A reserve connection asked for something other than `/healthz` or `/readyz`: closed
+    /// unanswered and counted as refused by the connection limit, which is what it is.
+    func recordReserveRefusal() {
+        self.state.withLock { $0.rejectedConnections += 1 }
     }
 
     func recordWriteTimeout() {
