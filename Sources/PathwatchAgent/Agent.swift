@@ -55,7 +55,11 @@ public enum Agent {
         let limits = HTTPLimits(
             maxRequestHeadBytes: config.http.maxRequestHeadBytes,
             idleTimeout: .milliseconds(Int64(config.http.idleTimeoutSeconds * 1000)),
-            maxConnections: config.http.maxConnections)
+            maxConnections: config.http.maxConnections,
+            requestHeadTimeout: .milliseconds(Int64(config.http.requestHeadTimeoutSeconds * 1000)),
+            writeTimeout: .milliseconds(Int64(config.http.writeTimeoutSeconds * 1000)),
+            loopbackReserve: config.http.loopbackReserve,
+            stateFromAnyPeer: config.http.stateFrom == .any)
         let http = HTTPServer(
             host: config.listen.host, port: config.listen.port, limits: limits, handler: endpoint,
             logger: logger, eventLoopGroup: group)

@@ -54,7 +54,8 @@ final class AgentEndpoint: HTTPEndpointHandler {
         metrics.setReady(state.isReady)
         metrics.setFindingCounts(findings.snapshot())
         if let snapshot = httpStatistics() { metrics.setHTTPStatistics(snapshot) }
-        return HTTPResponseBody(status: .ok, contentType: HTTPResponseBody.prometheusContentType, body: metrics.exposition())
+        return HTTPResponseBody(
+            status: .ok, contentType: HTTPResponseBody.prometheusContentType, body: metrics.exposition(), compressible: true)
     }
 
     func findings() async -> HTTPResponseBody {
@@ -76,6 +77,9 @@ final class AgentEndpoint: HTTPEndpointHandler {
 
     func state() async -> HTTPResponseBody {
         let flows = conntrack?.count
-        return .json(state.read { StateDocument($0, conntrackFlows: flows).json() })
+        // Copy out under the lock (copy-on-write: O(1) here), sort and encode outside it, so the
+        // watchers never wait for an encoding (1.2 s with 200k routes, issue 17 item 8).
+        let snapshot = state.read { copy $0 }
+        return .json(StateDocument(snapshot, conntrackFlows: flows).json())
     }
 }

@@ -136,7 +136,7 @@ struct HTTPServerLimitTests {
 
     @Test("Beyond maxConnections, new connections are closed at once and counted")
     func connectionLimit() async throws {
-        let server = makeServer(limits: HTTPLimits(maxConnections: 2))
+        let server = makeServer(limits: HTTPLimits(maxConnections: 2, loopbackReserve: 0))
         try await withRunningServer(server) { port in
             let first = try await RawHTTPClient.connect(port: port)
             let second = try await RawHTTPClient.connect(port: port)

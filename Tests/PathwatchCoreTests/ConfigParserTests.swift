@@ -41,6 +41,10 @@ struct ConfigParserTests: ConfigParsing {
               maxConnections: 10
               idleTimeoutSeconds: 5
               maxRequestHeadBytes: 4096
+              requestHeadTimeoutSeconds: 3
+              writeTimeoutSeconds: 7
+              loopbackReserve: 0
+              stateFrom: any
             """)
         #expect(config.listen == ListenAddress(host: "::1", port: 9000))
         #expect(config.autofix == .on)
@@ -51,6 +55,12 @@ struct ConfigParserTests: ConfigParsing {
         #expect(!config.conntrack.kernelFilter)
         #expect(config.conntrack.maxTrackedFlows == 5000)
         #expect(config.http.maxConnections == 10)
+        #expect(config.http.requestHeadTimeoutSeconds == 3)
+        #expect(config.http.writeTimeoutSeconds == 7)
+        #expect(config.http.loopbackReserve == 0)
+        #expect(config.http.stateFrom == .any)
+        #expect(AgentConfig().http.stateFrom == .loopback)
+        #expect(refusal("http:\n  stateFrom: everyone\n")?.key == "http.stateFrom")
     }
 
     @Test func anUnknownKeyIsRefusedWithItsLine() throws {

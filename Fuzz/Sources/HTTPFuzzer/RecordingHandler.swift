@@ -17,7 +17,12 @@ final class RecordingHandler: HTTPEndpointHandler {
         return .text("fuzz " + text)
     }
 
-    func metrics() async -> HTTPResponseBody { self.answer("metrics") }
+    /// Compressible, as the agent's is: gzipped when the request asks.
+    func metrics() async -> HTTPResponseBody {
+        var body = self.answer("metrics")
+        body.compressible = true
+        return body
+    }
     func findings() async -> HTTPResponseBody { self.answer("findings") }
     func health() async -> HTTPResponseBody { self.answer("health") }
     func readiness() async -> HTTPResponseBody { self.answer("ready") }

@@ -1,5 +1,9 @@
+import CompressNIO
+import NIOCore
+
 /// Checks what the server wrote on one connection: a sequence of complete HTTP/1.x responses,
 /// each with the framing headers the server promises, and none after a `Connection: close` one.
+/// A gzipped body must be the `/metrics` answer, with `Vary: Accept-Encoding`, and inflate to it.
 enum ResponseStream {
     struct Response {
         var status: Int
@@ -10,6 +14,9 @@ enum ResponseStream {
     static let serverBodies: [Int: String] = [
         400: "bad request\n", 404: "not found\n", 405: "method not allowed\n",
         413: "request body not accepted\n", 431: "request head too large\n",
+        403: "/state is served to loopback clients only (http.stateFrom)\n",
+        408: "request head not received in time\n",
+        503: "busy: /state is being served to other clients; retry later\n",
     ]
 
     static func parse(_ output: [UInt8]) -> [Response] {
@@ -52,7 +59,15 @@ enum ResponseStream {
         let bodyless = rest.isEmpty || rest.starts(with: Array("HTTP/1.".utf8))
         if !bodyless {
             require(rest.count >= length, "a body shorter than its Content-Length")
-            let body = text(rest.prefix(length))
+            var body = text(rest.prefix(length))
+            if let encoding = headers["content-encoding"] {
+                require(encoding == ["gzip"] && status == 200, "Content-Encoding \(encoding) on a \(status)")
+                require(headers["vary"] == ["Accept-Encoding"], "gzip without Vary: Accept-Encoding")
+                var compressed = ByteBuffer(bytes: rest.prefix(length))
+                guard var inflated = try? compressed.decompress(with: .gzip()) else { fatalError("a gzip body that does not inflate") }
+                body = inflated.readString(length: inflated.readableBytes) ?? ""
+                require(body == "fuzz metrics\n", "gzip on another answer than /metrics: \(body)")
+            }
             if status == 200 {
                 require(RecordingHandler.bodies.contains(body), "an unexpected 200 body: \(body)")
             } else {

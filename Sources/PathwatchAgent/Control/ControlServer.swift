@@ -29,40 +29,24 @@ public final class ControlServer: Service {
         logger.info("control socket listening", metadata: ["path": "\(path)"])
         thread.start { [self] thread in serve(listener, thread) }
         await thread.runUntilShutdown()
+        ControlSocketFile.removeIfOurs(path)  // while we still listen, so that we can tell
         close(listener)
-        unlink(path)
     }
 
-    struct SetupError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Creates the socket, replacing a stale socket file but nothing else.
-    static func listen(at path: String) throws -> Int32 {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !FileManager.default.fileExists(atPath: directory) {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
-        var info = stat()
-        if lstat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFSOCK else {
-                throw SetupError(description: "control socket path \(path) exists and is not a socket; refusing to replace it")
-            }
-            unlink(path)
-        }
+    /// Creates the socket in a checked directory, replacing a stale socket file but nothing else.
+    static func listen(at path: String) throws(ControlSocketFile.SetupError) -> Int32 {
+        try ControlSocketFile.prepareDirectory(of: path)
+        try ControlSocketFile.removeStale(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SetupError(description: "cannot create the control socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw SetupError(description: "control socket path \(path) is too long")
+        guard fd >= 0 else {
+            throw ControlSocketFile.SetupError(description: "cannot create the control socket: \(String(cString: strerror(errno)))")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
+        var address: sockaddr_un
+        do {
+            address = try ControlSocketFile.address(path)
+        } catch {
+            close(fd)
+            throw error
         }
         let previousMask = umask(0o177)  // the socket is created 0600
         defer { umask(previousMask) }
@@ -72,7 +56,7 @@ public final class ControlServer: Service {
         guard bound == 0, Glibc.listen(fd, 16) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw SetupError(description: "cannot listen on the control socket \(path): \(reason)")
+            throw ControlSocketFile.SetupError(description: "cannot listen on the control socket \(path): \(reason)")
         }
         return fd
     }
@@ -92,9 +76,8 @@ public final class ControlServer: Service {
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var credentials = PeerCredentials()
-        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
-        guard getsockopt(client, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.uid == 0 else {
+        let credentials = ControlSocketFile.peerCredentials(client) ?? PeerCredentials()
+        guard credentials.uid == 0 else {
             logger.warning(
                 "control socket: refused a client that is not root", metadata: ["uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
             reply(client, "error: only root may control pathwatch")
@@ -130,11 +113,4 @@ public final class ControlServer: Service {
         let bytes = Array((text + "\n").utf8)
         _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
-}
-
-/// `struct ucred` (Glibc hides it behind _GNU_SOURCE): what `SO_PEERCRED` fills in.
-struct PeerCredentials {
-    var pid: Int32 = 0
-    var uid: UInt32 = UInt32.max
-    var gid: UInt32 = UInt32.max
 }

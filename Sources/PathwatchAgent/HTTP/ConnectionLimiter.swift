@@ -8,21 +8,24 @@ final class ConnectionLimiter: ChannelInboundHandler {
     typealias InboundOut = any Channel
 
     private let limit: Int
+    private let reserve: Int
     private let statistics: HTTPServerStatistics
     private let logger: Logger
     /// Whether connections are being refused; a warning is logged once per such episode.
     private var refusing = false
 
-    init(limit: Int, statistics: HTTPServerStatistics, logger: Logger) {
+    init(limit: Int, reserve: Int, statistics: HTTPServerStatistics, logger: Logger) {
         self.limit = limit
+        self.reserve = reserve
         self.statistics = statistics
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let child = Self.unwrapInboundIn(data)
-        let decision = self.statistics.admitConnection(limit: self.limit)
-        guard decision.admitted else {
+        let loopback = child.remoteAddress.map(Self.isLoopback) ?? false
+        let decision = self.statistics.admitConnection(limit: self.limit, reserve: self.reserve, loopback: loopback)
+        guard decision.admission != .refused else {
             let metadata: Logger.Metadata = [
                 "peer": "\(child.remoteAddress.map { "\($0)" } ?? "unknown")",
                 "limit": "\(self.limit)",
@@ -36,9 +39,34 @@ final class ConnectionLimiter: ChannelInboundHandler {
             child.close(promise: nil)
             return
         }
-        self.refusing = false
         let statistics = self.statistics
-        child.closeFuture.whenComplete { _ in statistics.connectionClosed() }
+        let admission = decision.admission
+        let id = ObjectIdentifier(child)
+        if admission == .reserve {
+            // Taken by AcceptedConnection when it sets up the child's pipeline (on the child's loop).
+            statistics.reserveAdmissions.withLock { _ = $0.insert(id) }
+        } else {
+            self.refusing = false
+        }
+        child.closeFuture.whenComplete { _ in
+            statistics.connectionClosed(admission)
+            if admission == .reserve { statistics.reserveAdmissions.withLock { _ = $0.remove(id) } }
+        }
         context.fireChannelRead(data)
+    }
+
+    /// 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104.
+    static func isLoopback(_ address: SocketAddress) -> Bool {
+        switch address {
+        case .v4(let v4):
+            return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+        case .v6(let v6):
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
+            let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xff, 0xff, 127]
+            return bytes == loopback || bytes.starts(with: mapped)
+        case .unixDomainSocket:
+            return false
+        }
     }
 }

@@ -26,6 +26,9 @@ struct HTTPConnection {
         self.logger = logger
     }
 
+    /// Bytes of a body handed to the channel at once.
+    static let writeSliceBytes = 64 * 1024
+
     /// How long a connection the server ends stays half-open (output closed) while the
     /// client's unread bytes are discarded, so that the client reads the last response instead
     /// of a connection reset.
@@ -84,8 +87,21 @@ struct HTTPConnection {
                 }
             }
 
-            let response = await self.response(to: head)
-            closeAfterResponse = closeAfterResponse || self.state.isClosing
+            let route = HTTPRouter.decide(method: head.method, uri: head.uri)
+            if self.state.servesHealthOnly, route != .serve(.health), route != .serve(.readiness) {
+                // Beyond the limit: for anything but the health paths, as if refused at accept.
+                self.statistics.recordReserveRefusal()
+                return false
+            }
+            // /state is large (35 MB with 200k routes): a few at a time, each held until written.
+            let statePermit =
+                route == .serve(.state) && self.statistics.beginStateRequest(limit: self.limits.maxConcurrentStateRequests)
+            defer { if statePermit { self.statistics.endStateRequest() } }
+            let response =
+                route == .serve(.state) && !statePermit
+                ? .text("busy: /state is being served to other clients; retry later", status: .serviceUnavailable)
+                : await self.response(to: head)
+            closeAfterResponse = closeAfterResponse || self.state.isClosing || self.state.servesHealthOnly
             try await self.write(response, request: head, keepAlive: !closeAfterResponse)
             self.logger.debug(
                 "HTTP request",
@@ -103,7 +119,13 @@ struct HTTPConnection {
     }
 
     private func response(to head: HTTPRequestHead) async -> HTTPResponseBody {
-        switch HTTPRouter.decide(method: head.method, uri: head.uri) {
+        let decision = HTTPRouter.decide(method: head.method, uri: head.uri)
+        if decision == .serve(.state), !self.limits.stateFromAnyPeer,
+            !(self.channel.channel.remoteAddress.map(ConnectionLimiter.isLoopback) ?? false)
+        {
+            return .text("/state is served to loopback clients only (http.stateFrom)", status: .forbidden)
+        }
+        return switch decision {
         case .serve(.metrics): await self.handler.metrics()
         case .serve(.findings): await self.handler.findings()
         case .serve(.health): await self.handler.health()
@@ -135,20 +157,31 @@ struct HTTPConnection {
             )
         case .malformed:
             self.logger.debug("Refusing malformed HTTP request", metadata: metadata)
+        case .headTimeout:
+            self.logger.debug("Closing HTTP connection: request head not complete in time", metadata: metadata)
         }
         let text: String
         switch rejection {
         case .headTooLarge: text = "request head too large"
         case .bodyTooLarge: text = "request body not accepted"
         case .malformed: text = "bad request"
+        case .headTimeout: text = "request head not received in time"
         }
         try await self.write(.text(text, status: rejection.status), request: request, keepAlive: false)
     }
 
     private func write(_ response: HTTPResponseBody, request: HTTPRequestHead?, keepAlive: Bool) async throws {
+        var response = response
         let version = request?.version ?? .http1_1
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
+        if response.compressible {
+            headers.add(name: "Vary", value: "Accept-Encoding")
+            if let request, ContentEncoding.acceptsGzip(request.headers), let gzipped = ContentEncoding.gzip(response.body) {
+                headers.add(name: "Content-Encoding", value: "gzip")
+                response.body = gzipped
+            }
+        }
         headers.add(name: "Content-Length", value: String(response.body.count))
         if response.status == .methodNotAllowed {
             headers.add(name: "Allow", value: HTTPRouter.allowedMethods)
@@ -166,11 +199,26 @@ struct HTTPConnection {
         let sendsBody = !bodylessMethod && response.status.mayHaveResponseBody && !response.body.isEmpty
 
         let channel = self.channel.channel
+        self.statistics.recordResponse(statusCode: Int(response.status.code))
+        // A client that does not read would otherwise hold this connection (and the response's
+        // bytes) for good: the idle timer spares a connection that is writing.
+        let statistics = self.statistics
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(self.limits.writeTimeout)) {
+            statistics.recordWriteTimeout()
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
         if sendsBody {
-            channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
+            // In slices, each awaited: at most one slice is queued in the process per connection.
+            var offset = 0
+            while offset < response.body.count {
+                let end = min(offset + Self.writeSliceBytes, response.body.count)
+                let slice = ByteBuffer(bytes: response.body[offset..<end])
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(slice))).get()
+                offset = end
+            }
         }
-        self.statistics.recordResponse(statusCode: Int(response.status.code))
         try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
     }
 

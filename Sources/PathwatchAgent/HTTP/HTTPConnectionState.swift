@@ -12,9 +12,12 @@ final class HTTPConnectionState: Sendable {
 
     private let state = Mutex(State())
     private let channel: any Channel
+    /// Admitted from the loopback reserve: only `/healthz` and `/readyz` are served.
+    let servesHealthOnly: Bool
 
-    init(channel: any Channel) {
+    init(channel: any Channel, servesHealthOnly: Bool = false) {
         self.channel = channel
+        self.servesHealthOnly = servesHealthOnly
     }
 
     /// Marks the start of a request. Returns false if the connection is being shut down, in which

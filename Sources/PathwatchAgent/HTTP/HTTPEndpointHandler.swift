@@ -2,16 +2,20 @@ import NIOHTTP1
 
 /// One response of the read-only HTTP endpoint, as produced by an ``HTTPEndpointHandler``.
 ///
-/// The server adds the framing headers (`Content-Type`, `Content-Length`, `Connection`) itself.
+/// The server adds the framing headers (`Content-Type`, `Content-Length`, `Connection`, and
+/// `Content-Encoding`/`Vary` for a compressible body) itself.
 public struct HTTPResponseBody: Sendable {
     public var status: HTTPResponseStatus
     public var contentType: String
     public var body: [UInt8]
+    /// Sent gzipped to a client that asks for it (`Accept-Encoding: gzip`), with `Vary: Accept-Encoding`.
+    public var compressible: Bool
 
-    public init(status: HTTPResponseStatus = .ok, contentType: String, body: [UInt8]) {
+    public init(status: HTTPResponseStatus = .ok, contentType: String, body: [UInt8], compressible: Bool = false) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.compressible = compressible
     }
 
     /// `Content-Type` of the Prometheus text exposition format served on `/metrics`.
@@ -23,7 +27,7 @@ public struct HTTPResponseBody: Sendable {
 
     /// A Prometheus text exposition page.
     public static func metrics(_ text: String, status: HTTPResponseStatus = .ok) -> HTTPResponseBody {
-        HTTPResponseBody(status: status, contentType: prometheusContentType, body: Array(text.utf8))
+        HTTPResponseBody(status: status, contentType: prometheusContentType, body: Array(text.utf8), compressible: true)
     }
 
     /// A JSON document, already encoded.

@@ -8,12 +8,15 @@ enum RequestRejection: Sendable, Hashable {
     case bodyTooLarge
     /// The bytes are not a valid HTTP/1.x request: 400.
     case malformed
+    /// The request head did not arrive whole within `HTTPLimits.requestHeadTimeout`: 408.
+    case headTimeout
 
     var status: HTTPResponseStatus {
         switch self {
         case .headTooLarge: .requestHeaderFieldsTooLarge
         case .bodyTooLarge: .payloadTooLarge
         case .malformed: .badRequest
+        case .headTimeout: .requestTimeout
         }
     }
 }

@@ -131,7 +131,9 @@ public final class HTTPServer: Service {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionLimiter(limit: limits.maxConnections, statistics: statistics, logger: logger)
+                        ConnectionLimiter(
+                            limit: limits.maxConnections, reserve: limits.loopbackReserve, statistics: statistics,
+                            logger: logger)
                     )
                 }
             }
@@ -163,17 +165,20 @@ struct AcceptedConnection: Sendable {
     /// Inbound, in order: idle timer → idle closer → head limiter → HTTP decoder → event
     /// translator → async channel. Outbound: HTTP encoder → idle timer.
     init(channel: any Channel, limits: HTTPLimits, statistics: HTTPServerStatistics, logger: Logger) throws {
-        let state = HTTPConnectionState(channel: channel)
+        let pipeline = channel.pipeline.syncOperations
+        let reserve = statistics.reserveAdmissions.withLock { $0.contains(ObjectIdentifier(channel)) }
+        let state = HTTPConnectionState(channel: channel, servesHealthOnly: reserve)
         let framing = RequestFraming()
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         // A backstop only: the RequestHeadLimiter enforces the exact head size first.
         decoderLimits.maxHeaderFieldSize = limits.maxRequestHeadBytes
         decoderLimits.maxHeaderListSize = limits.maxRequestHeadBytes
 
-        let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
         try pipeline.addHandler(IdleConnectionCloser(state: state, statistics: statistics, logger: logger))
-        try pipeline.addHandler(RequestHeadLimiter(maxRequestHeadBytes: limits.maxRequestHeadBytes, framing: framing))
+        try pipeline.addHandler(
+            RequestHeadLimiter(
+                maxRequestHeadBytes: limits.maxRequestHeadBytes, timeout: TimeAmount(limits.requestHeadTimeout), framing: framing))
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: false,
             withErrorHandling: false,

@@ -41,6 +41,8 @@ final class RequestEventTranslator: ChannelInboundHandler {
         switch error {
         case is RequestHeadTooLargeError:
             return .headTooLarge
+        case is RequestHeadTimeoutError:
+            return .headTimeout
         case let error as HTTPParserError:
             return error == .headerOverflow ? .headTooLarge : .malformed
         case is ByteToMessageDecoderError.PayloadTooLargeError:

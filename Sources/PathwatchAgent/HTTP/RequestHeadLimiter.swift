@@ -3,6 +3,9 @@ import NIOCore
 /// The request head was longer than `HTTPLimits.maxRequestHeadBytes`.
 struct RequestHeadTooLargeError: Error, Hashable {}
 
+/// The request head did not arrive whole within `HTTPLimits.requestHeadTimeout`.
+struct RequestHeadTimeoutError: Error, Hashable {}
+
 /// Counts the bytes of each request head before the HTTP decoder sees them and refuses a head
 /// that grows past the limit, so that neither a long request line nor many header fields can make
 /// the decoder buffer more than that.
@@ -16,6 +19,10 @@ struct RequestHeadTooLargeError: Error, Hashable {}
 ///
 /// When the limit is exceeded it stops forwarding and fires ``RequestHeadTooLargeError``, which
 /// the ``RequestEventTranslator`` turns into a 431 response after any earlier responses.
+///
+/// It also holds each head to a deadline (issue 17 item 7: a client trickling a byte every 1.5 s
+/// reset the idle timer for ever): from the connection's start for the first head, from its first
+/// byte for later ones. When it passes, ``RequestHeadTimeoutError`` (408) the same way.
 final class RequestHeadLimiter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -30,16 +37,55 @@ final class RequestHeadLimiter: ChannelInboundHandler {
     }
 
     private let limit: Int
+    private let timeout: TimeAmount
     private let framing: RequestFraming
     private var mode: Mode = .head(count: 0, lineEnd: LineEndScanner())
+    private var deadline: Scheduled<Void>?
 
-    init(maxRequestHeadBytes: Int, framing: RequestFraming) {
+    init(maxRequestHeadBytes: Int, timeout: TimeAmount, framing: RequestFraming) {
         self.limit = maxRequestHeadBytes
+        self.timeout = timeout
         self.framing = framing
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.startDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.startDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.stopDeadline()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.stopDeadline()
+    }
+
+    private func startDeadline(context: ChannelHandlerContext) {
+        guard self.deadline == nil else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.deadline = context.eventLoop.scheduleTask(in: self.timeout) {
+            let (limiter, context) = loopBound.value
+            limiter.deadline = nil
+            guard case .head = limiter.mode else { return }
+            limiter.mode = .stopped
+            context.fireErrorCaught(RequestHeadTimeoutError())
+        }
+    }
+
+    private func stopDeadline() {
+        self.deadline?.cancel()
+        self.deadline = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = Self.unwrapInboundIn(data)
+        if case .head = self.mode, buffer.readableBytes > 0 { self.startDeadline(context: context) }
         while buffer.readableBytes > 0 {
             switch self.mode {
             case .stopped:
@@ -58,6 +104,7 @@ final class RequestHeadLimiter: ChannelInboundHandler {
                 }
                 guard count <= self.limit else {
                     self.mode = .stopped
+                    self.stopDeadline()
                     context.fireErrorCaught(RequestHeadTooLargeError())
                     return
                 }
@@ -71,13 +118,17 @@ final class RequestHeadLimiter: ChannelInboundHandler {
                 let headsBefore = self.framing.headsDecoded
                 self.mode = .head(count: count, lineEnd: LineEndScanner())
                 context.fireChannelRead(Self.wrapInboundOut(slice))
+                // Without a decoded head (empty lines before a request line) the deadline runs on.
                 if self.framing.rejected {
                     self.mode = .stopped
+                    self.stopDeadline()
                 } else if self.framing.headsDecoded > headsBefore {
+                    self.stopDeadline()
                     self.mode =
                         self.framing.lastHeadAnnouncedBody
                         ? .passThrough : .head(count: 0, lineEnd: LineEndScanner())
                 }
+                if case .head = self.mode, buffer.readableBytes > 0 { self.startDeadline(context: context) }
             }
         }
     }

@@ -68,11 +68,9 @@ public struct AgentLogHandler: LogHandler {
     }
 
     static func textLine(label: String, level: Logger.Level, message: String, fields: [String: String]) -> String {
-        var line = "\(timestamp()) \(level.rawValue) \(label): \(message)"
+        var line = "\(timestamp()) \(level.rawValue) \(LogEscaping.escapeNonPrintable(label)): \(LogEscaping.escapeNonPrintable(message))"
         for key in fields.keys.sorted() {
-            let value = fields[key]!
-            let needsQuotes = value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
-            line += " \(key)=" + (needsQuotes ? quote(value) : value)
+            line += " \(LogEscaping.escapeNonPrintable(key))=" + LogEscaping.textValue(fields[key]!)
         }
         return line + "\n"
     }
@@ -81,22 +79,7 @@ public struct AgentLogHandler: LogHandler {
         Date.now.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
-    /// A JSON string literal with the escapes RFC 8259 requires.
     static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        LogEscaping.quote(text)
     }
 }

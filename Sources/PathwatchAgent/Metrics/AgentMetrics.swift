@@ -90,6 +90,9 @@ public final class AgentMetrics: Sendable {
         var bodyTooLarge: KernelCounter
         var malformed: KernelCounter
         var idleTimeouts: KernelCounter
+        var headTimeouts: KernelCounter
+        var writeTimeouts: KernelCounter
+        var stateBusy: KernelCounter
         var open: Gauge
     }
 
@@ -227,6 +230,12 @@ public final class AgentMetrics: Sendable {
                     r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "malformed")], help: rejectedHelp)),
                 idleTimeouts: KernelCounter(
                     r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "idle_timeout")], help: rejectedHelp)),
+                headTimeouts: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "head_timeout")], help: rejectedHelp)),
+                writeTimeouts: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "write_timeout")], help: rejectedHelp)),
+                stateBusy: KernelCounter(
+                    r.counter(name: "pathwatch_http_rejections_total", labels: [("reason", "state_busy")], help: rejectedHelp)),
                 open: r.gauge(name: "pathwatch_http_open_connections", help: "HTTP connections open now.")))
     }
 
@@ -274,6 +283,9 @@ public final class AgentMetrics: Sendable {
             series.bodyTooLarge.set(UInt64(snapshot.requestBodyTooLarge))
             series.malformed.set(UInt64(snapshot.malformedRequests))
             series.idleTimeouts.set(UInt64(snapshot.idleTimeouts))
+            series.headTimeouts.set(UInt64(snapshot.requestHeadTimeouts))
+            series.writeTimeouts.set(UInt64(snapshot.writeTimeouts))
+            series.stateBusy.set(UInt64(snapshot.stateRequestsBusy))
             series.open.set(Int64(snapshot.openConnections))
         }
     }

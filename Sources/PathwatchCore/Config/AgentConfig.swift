@@ -108,6 +108,11 @@ public struct AgentConfig: Sendable, Equatable {
         public var maxConnections = 256
         public var idleTimeoutSeconds = 30.0
         public var maxRequestHeadBytes = 16 * 1024
+        public var requestHeadTimeoutSeconds = 10.0
+        public var writeTimeoutSeconds = 30.0
+        public var loopbackReserve = 4
+        /// Who may read `/state` (whole tables, individual flows).
+        public var stateFrom = StateAccess.loopback
         public init() {}
     }
 }
@@ -119,6 +124,14 @@ public enum RepairStrategy: String, Sendable, CaseIterable {
     /// `ip rule add from ADDRESS lookup TABLE` plus the route in that per-interface table, the
     /// way multi-interface cloud images route each interface's traffic out of itself.
     case policyRouting = "policy-routing"
+}
+
+/// Who may read `/state`: it lists every flow and route of the node, and on a host-network
+/// DaemonSet no NetworkPolicy guards the port.
+public enum StateAccess: String, Sendable, CaseIterable {
+    /// Clients connecting from 127.0.0.0/8 or ::1 only; others get 403.
+    case loopback
+    case any
 }
 
 public enum LogFormat: String, Sendable, CaseIterable {

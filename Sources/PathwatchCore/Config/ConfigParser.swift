@@ -115,6 +115,11 @@ public enum ConfigParser {
                     case "maxConnections": config.http.maxConnections = try reader.integer(v, path, 1...65536)
                     case "idleTimeoutSeconds": config.http.idleTimeoutSeconds = try reader.seconds(v, path, 1...3600)
                     case "maxRequestHeadBytes": config.http.maxRequestHeadBytes = try reader.integer(v, path, 1024...1 << 20)
+                    case "requestHeadTimeoutSeconds":
+                        config.http.requestHeadTimeoutSeconds = try reader.seconds(v, path, 1...3600)
+                    case "writeTimeoutSeconds": config.http.writeTimeoutSeconds = try reader.seconds(v, path, 1...3600)
+                    case "loopbackReserve": config.http.loopbackReserve = try reader.integer(v, path, 0...64)
+                    case "stateFrom": config.http.stateFrom = try reader.choice(v, path, StateAccess.self)
                     default: throw reader.unknown(sub, path)
                     }
                 }

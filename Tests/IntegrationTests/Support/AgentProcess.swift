@@ -19,8 +19,9 @@ final class AgentProcess {
 
     private static let nextPort = Mutex<Int>(19400)
 
-    /// Starts the agent with `config` (YAML) and `arguments`, on a fresh loopback port.
-    init(in namespace: Namespace, config: String = "", arguments: [String] = []) throws {
+    /// Starts the agent with `config` (YAML) and `arguments`, on a fresh port of `host` (loopback
+    /// unless a test needs peers to reach it).
+    init(in namespace: Namespace, config: String = "", arguments: [String] = [], host: String = "127.0.0.1") throws {
         self.namespace = namespace
         port = Self.nextPort.withLock { port in
             port += 1
@@ -36,7 +37,7 @@ final class AgentProcess {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
         process.arguments =
             [
-                "netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "127.0.0.1:\(port)",
+                "netns", "exec", namespace.name, Self.binary, "run", "--config", configFile.path, "--listen", "\(host):\(port)",
                 "--log-format", "json", "--control-socket", controlSocket,
             ]
             + arguments
