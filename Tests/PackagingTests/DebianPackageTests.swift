@@ -2,21 +2,88 @@ import Foundation
 import Testing
 
 /// Builds the .deb from the test build's binary (the release binary only changes its size),
-/// then looks inside it and installs, upgrades, removes and purges it in a throwaway dpkg root.
+/// then looks inside it, runs lintian on it, and installs, upgrades, removes and purges it in a
+/// throwaway dpkg root.
 @Suite("Debian package", .serialized)
 struct DebianPackageTests {
-    /// Builds the package into `directory`; returns its path.
-    static func build(into directory: URL) throws -> String {
-        for tool in ["dpkg-deb", "dpkg-shlibdeps", "strip"] { try Tool.require(tool) }
+    /// Builds the packages into `directory`; returns the path of the package and of its -dbgsym.
+    static func buildBoth(into directory: URL) throws -> (deb: String, dbgsym: String) {
+        for tool in ["dpkg-deb", "dpkg-shlibdeps", "dpkg-parsechangelog", "strip", "objcopy", "readelf"] { try Tool.require(tool) }
         let output = try Tool.run(["scripts/build-deb", "--fast", "--binary", Tool.binary, "--out", directory.path]).output
-        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let lines = output.split(separator: "\n").map(String.init)
+        try #require(lines.count == 2, "build-deb prints the two packages: \(output)")
+        return (lines[0], lines[1])
     }
+
+    /// Builds the packages into `directory`; returns the path of the main one.
+    static func build(into directory: URL) throws -> String { try buildBoth(into: directory).deb }
 
     static let expectedFiles: Set<String> = [
         "./usr/bin/pathwatch", "./lib/systemd/system/pathwatch.service", "./etc/pathwatch/config.yaml",
         "./usr/share/man/man1/pathwatch.1.gz", "./usr/share/doc/pathwatch/README.md",
         "./usr/share/doc/pathwatch/examples/alerts.yml", "./usr/share/doc/pathwatch/examples/grafana-dashboard.json",
+        "./usr/share/doc/pathwatch/copyright", "./usr/share/doc/pathwatch/changelog.gz",
+        "./usr/share/lintian/overrides/pathwatch",
     ]
+
+    /// lintian, as a Debian archive would run it: no error-level tag on either package. The
+    /// one override (embedded-library libyaml, which Yams compiles in) carries its reason.
+    @Test func lintianFindsNoError() throws {
+        try Tool.require("lintian")
+        try Tool.withTemporaryDirectory { directory in
+            let (deb, dbgsym) = try Self.buildBoth(into: directory)
+            for package in [deb, dbgsym] {
+                let result = try Tool.run(["lintian", "--no-cfg", "--display-level", ">=warning", package], check: false)
+                let errors = result.output.split(separator: "\n").filter { $0.hasPrefix("E: ") }
+                #expect(errors.isEmpty, "lintian \(package):\n\(result.output)")
+                #expect(result.status == 0 || !errors.isEmpty, "lintian could not run: \(result.output)")
+            }
+        }
+    }
+
+    /// The installed binary carries no symbol table or DWARF; the -dbgsym package holds them,
+    /// under the binary's build id, and gdb-style lookups find them there.
+    @Test func theBinaryIsStrippedAndItsSymbolsAreInTheDbgsymPackage() throws {
+        try Tool.withTemporaryDirectory { directory in
+            let (deb, dbgsym) = try Self.buildBoth(into: directory)
+            let root = directory.appendingPathComponent("root")
+            try Tool.run(["dpkg-deb", "-x", deb, root.path])
+            try Tool.run(["dpkg-deb", "-x", dbgsym, root.path])
+            let binary = root.appendingPathComponent("usr/bin/pathwatch").path
+            let sections = try Tool.run(["readelf", "-S", "-W", binary]).output
+            #expect(!sections.contains(".symtab") && !sections.contains(".debug_"), "\(sections)")
+            let notes = try Tool.run(["readelf", "-n", binary]).output
+            let buildID = try #require(
+                notes.split(separator: "\n").first { $0.contains("Build ID:") }?.split(separator: " ").last.map(String.init))
+            let debugFile = root.appendingPathComponent("usr/lib/debug/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug")
+            let debugSections = try Tool.run(["readelf", "-S", "-W", debugFile.path]).output
+            #expect(debugSections.contains(".symtab") && debugSections.contains(".debug_info"))
+            #expect(try Tool.run(["dpkg-deb", "--field", dbgsym, "Build-Ids"]).output.contains(buildID))
+            #expect(try Tool.run(["dpkg-deb", "--field", dbgsym, "Depends"]).output.contains("pathwatch (="))
+            // Still runs.
+            #expect(try Tool.run([binary, "--version"]).output.hasPrefix(try Tool.run([Tool.binary, "--version"]).output))
+        }
+    }
+
+    /// The copyright file is machine-readable and names each statically linked component.
+    @Test func copyrightNamesEveryStaticallyLinkedComponent() throws {
+        let text = try Tool.read("packaging/debian/copyright")
+        #expect(text.hasPrefix("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"))
+        let checkouts = try FileManager.default.contentsOfDirectory(atPath: Tool.path(".build/checkouts").path)
+        for package in checkouts { #expect(text.contains(".build/checkouts/\(package)/"), "\(package) is not in debian/copyright") }
+        for part in ["libswift", "libFoundation", "lib_FoundationICU", "libdispatch", "Yams/Sources/CYaml", "CNIOLLHTTP"] {
+            #expect(text.contains(part), "\(part)")
+        }
+        // Every licence named in a Files stanza has its own paragraph.
+        let used = Set(text.split(separator: "\n").filter { $0.hasPrefix("License: ") }.map { $0.dropFirst(9) })
+        let paragraphs = Set(
+            text.components(separatedBy: "\n\n").compactMap { block -> Substring? in
+                let lines = block.split(separator: "\n")
+                guard let first = lines.first, first.hasPrefix("License: "), lines.count > 1 else { return nil }
+                return first.dropFirst(9)
+            })
+        #expect(used == paragraphs, "licences without text: \(used.subtracting(paragraphs))")
+    }
 
     @Test func controlFieldsContentsAndConffiles() throws {
         try Tool.withTemporaryDirectory { directory in
