@@ -28,15 +28,23 @@ struct DebianPackageTests {
 
     /// lintian, as a Debian archive would run it: no error-level tag on either package. The
     /// one override (embedded-library libyaml, which Yams compiles in) carries its reason.
+    ///
+    /// The test build links the Swift runtime from the toolchain (`RUNPATH /opt/swift/…`), which
+    /// lintian rightly calls `custom-library-search-path`; that one tag is let through for it
+    /// alone. The release binary is static and has no RUNPATH (`scripts/build-release` checks),
+    /// and its package has no error at all (docs/benchmarks.md, "Debian package").
     @Test func lintianFindsNoError() throws {
         try Tool.require("lintian")
+        let linkedToTheToolchain = try Tool.run(["readelf", "-d", Tool.binary]).output.contains("RUNPATH")
         try Tool.withTemporaryDirectory { directory in
             let (deb, dbgsym) = try Self.buildBoth(into: directory)
             for package in [deb, dbgsym] {
-                let result = try Tool.run(["lintian", "--no-cfg", "--display-level", ">=warning", package], check: false)
-                let errors = result.output.split(separator: "\n").filter { $0.hasPrefix("E: ") }
+                let result = try Tool.run(["lintian", "--no-cfg", "--fail-on", "none", "--display-level", ">=warning", package], check: false)
+                let errors = result.output.split(separator: "\n").filter {
+                    $0.hasPrefix("E: ") && !(linkedToTheToolchain && $0.contains(" custom-library-search-path RUNPATH "))
+                }
                 #expect(errors.isEmpty, "lintian \(package):\n\(result.output)")
-                #expect(result.status == 0 || !errors.isEmpty, "lintian could not run: \(result.output)")
+                #expect(result.status == 0, "lintian could not run: \(result.output)")
             }
         }
     }

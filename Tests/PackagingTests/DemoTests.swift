@@ -35,7 +35,10 @@ struct DemoTests {
 
     @Test func anInterruptedDemoStillRemovesEverything() throws {
         let process = Process()
-        process.executableURL = Tool.path("scripts/demo")
+        // As from a terminal: the test runner's children start with SIGINT ignored, and a shell
+        // cannot trap a signal that was ignored when it started.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=INT", Tool.path("scripts/demo").path]
         process.currentDirectoryURL = Tool.root
         process.environment = ProcessInfo.processInfo.environment.merging(["PATHWATCH_BIN": Tool.binary]) { $1 }
         process.standardOutput = FileHandle.nullDevice
