@@ -15,8 +15,30 @@ struct DebianPackageTests {
         return (lines[0], lines[1])
     }
 
-    /// Builds the packages into `directory`; returns the path of the main one.
-    static func build(into directory: URL) throws -> String { try buildBoth(into: directory).deb }
+    struct BuildFailure: Error, CustomStringConvertible, Sendable { var description: String }
+
+    /// One build of the packages per test run, shared by the tests (each only reads them):
+    /// splitting and stripping the 58 MB test binary takes ~30 s on two busy cores. Under .build,
+    /// replaced by the next run.
+    static let shared: Result<Packages, BuildFailure> = {
+        let directory = Tool.path(".build/packaging-tests")
+        do {
+            try? FileManager.default.removeItem(at: directory)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let (deb, dbgsym) = try buildBoth(into: directory)
+            return .success(Packages(deb: deb, dbgsym: dbgsym))
+        } catch {
+            return .failure(BuildFailure(description: "\(error)"))
+        }
+    }()
+
+    struct Packages: Sendable {
+        var deb: String
+        var dbgsym: String
+    }
+
+    /// The shared packages; the main one's path.
+    static func build() throws -> String { try shared.get().deb }
 
     static let expectedFiles: Set<String> = [
         "./usr/bin/pathwatch", "./lib/systemd/system/pathwatch.service", "./etc/pathwatch/config.yaml",
@@ -36,16 +58,14 @@ struct DebianPackageTests {
     @Test func lintianFindsNoError() throws {
         try Tool.require("lintian")
         let linkedToTheToolchain = try Tool.run(["readelf", "-d", Tool.binary]).output.contains("RUNPATH")
-        try Tool.withTemporaryDirectory { directory in
-            let (deb, dbgsym) = try Self.buildBoth(into: directory)
-            for package in [deb, dbgsym] {
-                let result = try Tool.run(["lintian", "--no-cfg", "--fail-on", "none", "--display-level", ">=warning", package], check: false)
-                let errors = result.output.split(separator: "\n").filter {
-                    $0.hasPrefix("E: ") && !(linkedToTheToolchain && $0.contains(" custom-library-search-path RUNPATH "))
-                }
-                #expect(errors.isEmpty, "lintian \(package):\n\(result.output)")
-                #expect(result.status == 0, "lintian could not run: \(result.output)")
+        let packages = try Self.shared.get()
+        for package in [packages.deb, packages.dbgsym] {
+            let result = try Tool.run(["lintian", "--no-cfg", "--fail-on", "none", "--display-level", ">=warning", package], check: false)
+            let errors = result.output.split(separator: "\n").filter {
+                $0.hasPrefix("E: ") && !(linkedToTheToolchain && $0.contains(" custom-library-search-path RUNPATH "))
             }
+            #expect(errors.isEmpty, "lintian \(package):\n\(result.output)")
+            #expect(result.status == 0, "lintian could not run: \(result.output)")
         }
     }
 
@@ -53,7 +73,7 @@ struct DebianPackageTests {
     /// under the binary's build id, and gdb-style lookups find them there.
     @Test func theBinaryIsStrippedAndItsSymbolsAreInTheDbgsymPackage() throws {
         try Tool.withTemporaryDirectory { directory in
-            let (deb, dbgsym) = try Self.buildBoth(into: directory)
+            let (deb, dbgsym) = try (Self.shared.get().deb, Self.shared.get().dbgsym)
             let root = directory.appendingPathComponent("root")
             try Tool.run(["dpkg-deb", "-x", deb, root.path])
             try Tool.run(["dpkg-deb", "-x", dbgsym, root.path])
@@ -95,7 +115,7 @@ struct DebianPackageTests {
 
     @Test func controlFieldsContentsAndConffiles() throws {
         try Tool.withTemporaryDirectory { directory in
-            let deb = try Self.build(into: directory)
+            let deb = try Self.build()
             func field(_ name: String) throws -> String {
                 try Tool.run(["dpkg-deb", "--field", deb, name]).output.trimmingCharacters(in: .whitespacesAndNewlines)
             }
@@ -162,7 +182,7 @@ struct DebianPackageTests {
         try Tool.require("dpkg")
         try Tool.require("unshare")
         try Tool.withTemporaryDirectory { directory in
-            let deb = try Self.build(into: directory)
+            let deb = try Self.build()
             let root = directory.appendingPathComponent("root")
             let admin = root.appendingPathComponent("var/lib/dpkg")
             try FileManager.default.createDirectory(at: admin.appendingPathComponent("updates"), withIntermediateDirectories: true)
