@@ -116,6 +116,7 @@ for N in "${SIZES[@]}"; do
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
 print("%.3f %.3f %.3f" % (r["min"] * 1e3, r["median"] * 1e3, r["mean"] * 1e3))' "$WORK/ip.json")
+    echo "== ip -4 route show table all: min $ip_min ms, median $ip_median ms" >&2
 
     # pathwatch: in-process timings (one warm-up dump is the memory pass).
     out=$(ip netns exec "$NS" "$BENCH" route-dump --repeat "$runs")
