@@ -2,7 +2,7 @@
 # Route dump benchmark: pathwatch's full IPv4 route dump + NodeState build against
 # `ip -4 route show table all > /dev/null`, on the same table, in the same run.
 #
-#   sudo Benchmarks/run-route-dump.sh                 # 10k, 100k, 1M routes
+#   sudo Benchmarks/run-route-dump.sh                 # 100k, 500k, 1M routes
 #   sudo Benchmarks/run-route-dump.sh 5000 50000      # other sizes
 #   ROUTE_VIA=dev sudo Benchmarks/run-route-dump.sh   # /32 routes straight to the veth (pod-style)
 #
@@ -13,7 +13,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SIZES=("$@")
-[ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 1000000)
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 500000 1000000)
+STARTS=${STARTS:-3}               # agent starts per size (start -> ready; the median is reported)
 ROUTE_VIA=${ROUTE_VIA:-gateway}   # gateway: "via 10.255.255.2 dev pwb0"; dev: "dev pwb0" (scope link)
 
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces, routes)" >&2; exit 1; }
@@ -25,13 +26,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-echo "building pathwatch-bench (release, scratch path .build-bench)..." >&2
+echo "building pathwatch and pathwatch-bench (release, scratch path .build-bench)..." >&2
+swift build -c release --scratch-path .build-bench --product pathwatch >&2
 swift build -c release --scratch-path .build-bench --product pathwatch-bench >&2
 BENCH=$PWD/.build-bench/release/pathwatch-bench
+AGENT=$PWD/.build-bench/release/pathwatch
 
 WORK=$(mktemp -d /tmp/pwbench.XXXXXX)
 NS=""
+AGENT_PID=""
 cleanup() {
+    if [ -n "$AGENT_PID" ]; then kill "$AGENT_PID" 2>/dev/null || true; wait "$AGENT_PID" 2>/dev/null || true; fi
     if [ -n "$NS" ]; then ip netns del "$NS" 2>/dev/null || true; fi
     rm -rf "$WORK"
 }
@@ -45,8 +50,42 @@ peak_rss_kib() {  # peak RSS (KiB) of a command run in $NS, its stdout discarded
 
 field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
+# agent_start_ms: starts the release agent in $NS (conntrack off: only the rtnetlink model is
+# measured), polls /readyz every 10 ms, prints "MS RSS_KIB" (launch -> first 200, VmRSS then) and
+# stops it with SIGTERM. /readyz turns 200 once every first full dump (links, addresses, routes of
+# both families, rules) is in the model.
+agent_start_ms() {
+    printf 'conntrack:\n  enabled: false\n' >"$WORK/agent.yaml"
+    local t0 t1 rss
+    t0=$(date +%s%N)
+    ip netns exec "$NS" "$AGENT" run --config "$WORK/agent.yaml" --listen 127.0.0.1:19469 \
+        --control-socket "$WORK/control.sock" --log-level warning 2>>"$WORK/agent.log" &
+    AGENT_PID=$!
+    until ip netns exec "$NS" curl -s -m 1 -o /dev/null -w '%{http_code}' http://127.0.0.1:19469/readyz 2>/dev/null | grep -q 200; do
+        kill -0 "$AGENT_PID" 2>/dev/null || { echo "the agent exited; its log:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+        sleep 0.01
+    done
+    t1=$(date +%s%N)
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$AGENT_PID/status")
+    kill "$AGENT_PID"
+    wait "$AGENT_PID" 2>/dev/null || true
+    AGENT_PID=""
+    echo "$(((t1 - t0) / 1000000)) $rss"
+}
+
+# The agent with nothing but lo and one veth: its start-up time and RSS are the baseline the
+# per-route figures are taken from.
+NS="pwbench-$$-base"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add pwb0 type veth peer name pwb1
+read -r BASE_MS BASE_RSS < <(agent_start_ms)
+ip netns del "$NS"
+NS=""
+echo "== agent with no routes: ready in $BASE_MS ms, VmRSS $BASE_RSS KiB" >&2
+
 ROWS=()
-DETAILS=""
+STARTROWS=()
 for N in "${SIZES[@]}"; do
     NS="pwbench-$$-$N"
     ip netns add "$NS"
@@ -77,6 +116,7 @@ for N in "${SIZES[@]}"; do
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
 print("%.3f %.3f %.3f" % (r["min"] * 1e3, r["median"] * 1e3, r["mean"] * 1e3))' "$WORK/ip.json")
+    echo "== ip -4 route show table all: min $ip_min ms, median $ip_median ms" >&2
 
     # pathwatch: in-process timings (one warm-up dump is the memory pass).
     out=$(ip netns exec "$NS" "$BENCH" route-dump --repeat "$runs")
@@ -90,6 +130,16 @@ print("%.3f %.3f %.3f" % (r["min"] * 1e3, r["median"] * 1e3, r["mean"] * 1e3))' 
 
     ip_rss=$(peak_rss_kib ip -4 route show table all)
     pw_rss=$(peak_rss_kib "$BENCH" route-model-memory)
+
+    : >"$WORK/starts"
+    for _ in $(seq "$STARTS"); do agent_start_ms >>"$WORK/starts"; done
+    start_med=$(awk '{print $1}' "$WORK/starts" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+    start_rss=$(awk '{print $2}' "$WORK/starts" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+    echo "== agent start -> ready: $(tr '\n' ' ' <"$WORK/starts")(ms RSS-KiB per start)" >&2
+    start_ratio=$(awk -v a="$start_med" -v b="$ip_median" 'BEGIN {printf "%.2f", a / b}')
+    start_net=$(awk -v a="$start_med" -v z="$BASE_MS" -v b="$ip_median" 'BEGIN {printf "%.2f", (a - z) / b}')
+    per_route=$(awk -v r="$start_rss" -v z="$BASE_RSS" -v n="$routes" 'BEGIN {printf "%.0f", (r - z) * 1024 / n}')
+    STARTROWS+=("| $N | $ip_median | $start_med | **${start_ratio}×** | ${start_net}× | $(awk -v k="$start_rss" 'BEGIN {printf "%.1f", k / 1024}') | $per_route | $(awk -v k="$model_kib" -v n="$routes" 'BEGIN {printf "%.0f", k * 1024 / n}') |")
 
     a_min=$(field agent_min_ms "$mr"); a_med=$(field agent_median_ms "$mr")
     ratio=$(awk -v a="$a_med" -v b="$ip_median" 'BEGIN {printf "%.2f", a / b}')
@@ -107,3 +157,9 @@ echo
 echo "| routes added | IPv4 routes dumped | \`ip -4 route show table all\` min / median ms | pathwatch dump → NodeState (agent path: streamed into a pre-sized model) min / median ms | ratio (median) | [Route] → replaceAll median ms | streamed, not pre-sized, median ms | dump + decode only ms | dump only (no decode) ms | NodeState insert only ms | model RSS MiB | ip peak RSS MiB | pathwatch-bench peak RSS MiB |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
+echo
+echo "agent with no routes: ready in $BASE_MS ms, VmRSS $((BASE_RSS / 1024)) MiB"
+echo
+echo "| routes added | \`ip -4 route show table all\` median ms | agent start → ready median ms | ratio | ratio without the empty agent's start-up | agent VmRSS at ready MiB | agent bytes/route (RSS over the empty agent) | model bytes/route (pathwatch-bench) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${STARTROWS[@]}"

@@ -149,7 +149,7 @@ func routeDumpBenchmark(repeats: Int) {
     }
     print("VmHWM (peak RSS of this process): \(procStatusKiB("VmHWM")) KiB")
     print(
-        "MemoryLayout strides: Route \(MemoryLayout<Route>.stride) B, Route.Key \(MemoryLayout<Route.Key>.stride) B, NextHop \(MemoryLayout<NextHop>.stride) B"
+        "MemoryLayout strides: Route \(MemoryLayout<Route>.stride) B, Route.Key \(MemoryLayout<Route.Key>.stride) B, NextHop \(MemoryLayout<NextHop>.stride) B, stored route record \(RouteStore.recordStride) B"
     )
     print(
         "machine-readable: routes=\(routeCount) agent_min_ms=\(milliseconds(agentPath.min)) agent_median_ms=\(milliseconds(agentPath.median)) stream_min_ms=\(milliseconds(streamed.min)) stream_median_ms=\(milliseconds(streamed.median)) collect_min_ms=\(milliseconds(collected.min)) collect_median_ms=\(milliseconds(collected.median)) decode_median_ms=\(milliseconds(decodeOnly.median)) raw_median_ms=\(milliseconds(rawDump.median)) insert_median_ms=\(milliseconds(insertOnly.median)) model_rss_kib=\(growth)"

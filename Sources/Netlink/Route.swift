@@ -37,15 +37,17 @@ public struct Route: Hashable, Sendable {
     }
 
     /// Almost every route has one path: keeping it inline spares a heap allocation per route,
-    /// which a node with a million routes notices.
-    private var paths: Paths
+    /// which a node with a million routes notices. Public so that a model can store and rebuild
+    /// a route's paths without going through the `nextHops` array.
+    public var paths: Paths
 
-    private enum Paths: Hashable, Sendable {
+    /// A route's paths, single-path ones inline.
+    public enum Paths: Hashable, Sendable {
         case none
         case single(NextHop)
         case multiple([NextHop])
 
-        init(_ hops: [NextHop]) {
+        public init(_ hops: [NextHop]) {
             switch hops.count {
             case 0: self = .none
             case 1: self = .single(hops[0])
@@ -53,7 +55,7 @@ public struct Route: Hashable, Sendable {
             }
         }
 
-        var first: NextHop? {
+        public var first: NextHop? {
             switch self {
             case .none: nil
             case .single(let hop): hop
@@ -89,6 +91,15 @@ public struct Route: Hashable, Sendable {
         public var tos: UInt8
         public var priority: UInt32
         public var type: RouteType
+
+        public init(table: RouteTable, destination: IPPrefix, source: IPPrefix?, tos: UInt8, priority: UInt32, type: RouteType) {
+            self.table = table
+            self.destination = destination
+            self.source = source
+            self.tos = tos
+            self.priority = priority
+            self.type = type
+        }
 
         /// Hashes the fields that tell routes apart in practice (equality still compares all):
         /// building the model from a million-route dump is dominated by hashing these keys.

@@ -134,4 +134,40 @@ struct NodeStateTests {
         state.updateStatistics(of: fresh)
         #expect(state.links.isEmpty, "a stale statistics dump must not bring a removed link back")
     }
+
+    @Test func removingAFamilysRoutesDropsItsPodEndpointsOnly() {
+        var state = NodeState()
+        state.apply(.linkChanged(pod))
+        state.apply(.routeAdded(hostRoute("10.0.1.21", via: pod)))
+        state.apply(.routeAdded(hostRoute("fd00::21", via: pod)))
+        state.apply(.routeAdded(Route(destination: IPPrefix("0.0.0.0/0")!, nextHops: [NextHop(gateway: IPAddress("10.0.1.1"))])))
+        #expect(state.summary.ipv4Routes == 2 && state.summary.ipv6Routes == 1)
+        state.removeRoutes(family: .inet)
+        #expect(state.summary.ipv4Routes == 0 && state.summary.ipv6Routes == 1)
+        #expect(state.localEndpoints == [IPAddress("fd00::21")!])
+        #expect(state.containerEndpoints.count == 1)
+    }
+
+    @Test func aRouteThatLosesItsPodShapeStopsBeingAnEndpoint() {
+        var state = NodeState()
+        state.apply(.linkChanged(pod))
+        state.apply(.routeAdded(hostRoute("10.0.1.21", via: pod)))
+        var viaGateway = hostRoute("10.0.1.21", via: pod)
+        viaGateway.nextHops = [NextHop(gateway: IPAddress("10.0.1.1"), interface: pod.index)]
+        let changed = state.apply(.routeAdded(viaGateway))
+        #expect(changed)
+        #expect(!state.isLocalEndpoint(IPAddress("10.0.1.21")!))
+        #expect(state.routes[viaGateway.key] == viaGateway)
+    }
+
+    @Test func aRouteWithAnImpossiblePrefixLengthIsIgnored() {
+        var state = NodeState()
+        var bad = hostRoute("10.0.1.21", via: pod)
+        bad.destination.length = 64
+        let changed = state.apply(.routeAdded(bad))
+        #expect(!changed)
+        #expect(state.routes.isEmpty)
+        let removed = state.apply(.routeRemoved(bad))
+        #expect(!removed)
+    }
 }

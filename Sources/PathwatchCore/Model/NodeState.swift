@@ -10,7 +10,9 @@ import Netlink
 public struct NodeState: Sendable {
     public private(set) var links: [InterfaceIndex: Link] = [:]
     public private(set) var addresses: [InterfaceAddress.Key: InterfaceAddress] = [:]
-    public private(set) var routes: [Route.Key: Route] = [:]
+    /// Every route of every table, packed (``RouteStore``): looked up by `Route.Key`, read as
+    /// `Route` values.
+    public private(set) var routes = RouteStore()
     public private(set) var rules: Set<Rule> = []
     /// Host routes (/32, /128) to container interfaces: pod addresses hosted on this node.
     public private(set) var containerEndpoints: [Route.Key: IPAddress] = [:]
@@ -40,15 +42,24 @@ public struct NodeState: Sendable {
             countEndpoint(address.address, -1)
             return true
         case .routeAdded(let route):
-            let key = route.key
-            let old = routes.updateValue(route, forKey: key)
             // Most routes are not pod host routes: only touch the endpoint index when the old or
             // the new route is one (a dump of a million routes then costs one hash per route).
-            if old.map(isContainerHostRoute) == true || isContainerHostRoute(route) { updateContainerEndpoint(key, route) }
-            return old != route
+            switch routes.upsert(route) {
+            case .rejected:
+                return false
+            case .unchanged:
+                if isContainerHostRoute(route) { updateContainerEndpoint(route.key, route) }
+                return false
+            case .inserted:
+                if isContainerHostRoute(route) { updateContainerEndpoint(route.key, route) }
+                return true
+            case .replaced(let old):
+                if isContainerHostRoute(old) || isContainerHostRoute(route) { updateContainerEndpoint(route.key, route) }
+                return true
+            }
         case .routeRemoved(let route):
             let key = route.key
-            guard let old = routes.removeValue(forKey: key) else { return false }
+            guard let old = routes.remove(key) else { return false }
             if isContainerHostRoute(old) || containerEndpoints[key] != nil { updateContainerEndpoint(key, nil) }
             return true
         case .ruleAdded(let rule):
@@ -77,10 +88,8 @@ public struct NodeState: Sendable {
 
     /// Drops every route of `family` (before a route dump of that family is applied again).
     public mutating func removeRoutes(family: AddressFamily) {
-        for (key, route) in routes where route.family == family {
-            routes.removeValue(forKey: key)
-            if containerEndpoints[key] != nil { updateContainerEndpoint(key, nil) }
-        }
+        routes.removeAll(family: family)
+        for key in containerEndpoints.keys where key.destination.address.family == family { updateContainerEndpoint(key, nil) }
     }
 
     /// Replaces only the routes (after a route-socket overrun), keeping links and addresses.
@@ -137,9 +146,8 @@ public struct NodeState: Sendable {
         for address in addresses.values {
             if address.family == .inet { s.ipv4Addresses += 1 } else { s.ipv6Addresses += 1 }
         }
-        for route in routes.values {
-            if route.family == .inet { s.ipv4Routes += 1 } else { s.ipv6Routes += 1 }
-        }
+        s.ipv4Routes = routes.count(of: .inet)
+        s.ipv6Routes = routes.count(of: .inet6)
         for rule in rules {
             if rule.family == .inet { s.ipv4Rules += 1 } else { s.ipv6Rules += 1 }
         }
