@@ -108,21 +108,7 @@ public enum ConfigParser {
                     default: throw reader.unknown(sub, path)
                     }
                 }
-            case "http":
-                for (sub, v) in try reader.mapping(value, key.name) {
-                    let path = "http.\(sub.name)"
-                    switch sub.name {
-                    case "maxConnections": config.http.maxConnections = try reader.integer(v, path, 1...65536)
-                    case "idleTimeoutSeconds": config.http.idleTimeoutSeconds = try reader.seconds(v, path, 1...3600)
-                    case "maxRequestHeadBytes": config.http.maxRequestHeadBytes = try reader.integer(v, path, 1024...1 << 20)
-                    case "requestHeadTimeoutSeconds":
-                        config.http.requestHeadTimeoutSeconds = try reader.seconds(v, path, 1...3600)
-                    case "writeTimeoutSeconds": config.http.writeTimeoutSeconds = try reader.seconds(v, path, 1...3600)
-                    case "loopbackReserve": config.http.loopbackReserve = try reader.integer(v, path, 0...64)
-                    case "stateFrom": config.http.stateFrom = try reader.choice(v, path, StateAccess.self)
-                    default: throw reader.unknown(sub, path)
-                    }
-                }
+            case "http": config.http = try reader.http(value)
             case "discovery":
                 for (sub, v) in try reader.mapping(value, key.name) {
                     let path = "discovery.\(sub.name)"

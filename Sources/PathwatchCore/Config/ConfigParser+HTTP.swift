@@ -1,0 +1,22 @@
+import Yams
+
+extension Reader {
+    /// `http:`: the endpoint's limits and who may read `/state`.
+    func http(_ node: Node) throws(ConfigError) -> AgentConfig.HTTPSettings {
+        var h = AgentConfig.HTTPSettings()
+        for (sub, v) in try mapping(node, "http") {
+            let path = "http.\(sub.name)"
+            switch sub.name {
+            case "maxConnections": h.maxConnections = try integer(v, path, 1...65536)
+            case "idleTimeoutSeconds": h.idleTimeoutSeconds = try seconds(v, path, 1...3600)
+            case "maxRequestHeadBytes": h.maxRequestHeadBytes = try integer(v, path, 1024...1 << 20)
+            case "requestHeadTimeoutSeconds": h.requestHeadTimeoutSeconds = try seconds(v, path, 1...3600)
+            case "writeTimeoutSeconds": h.writeTimeoutSeconds = try seconds(v, path, 1...3600)
+            case "loopbackReserve": h.loopbackReserve = try integer(v, path, 0...64)
+            case "stateFrom": h.stateFrom = try choice(v, path, StateAccess.self)
+            default: throw unknown(sub, path)
+            }
+        }
+        return h
+    }
+}
