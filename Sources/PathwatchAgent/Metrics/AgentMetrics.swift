@@ -80,8 +80,6 @@ public final class AgentMetrics: Sendable {
             self.gateway = gateway
         }
     }
-    /// Collectors that write exposition bytes themselves (the subnet-route slice's).
-    private let byteCollectors = Mutex<[any MetricsCollector]>([])
 
     private struct HTTPSeries {
         var responses: [Int: KernelCounter]
@@ -346,7 +344,6 @@ public final class AgentMetrics: Sendable {
     }
 
     /// Adds a slice's collector to every scrape.
-    public func register(_ collector: any MetricsCollector) { byteCollectors.withLock { $0.append(collector) } }
 
     /// The Prometheus text exposition of every series.
     public func exposition() -> [UInt8] {
@@ -357,7 +354,6 @@ public final class AgentMetrics: Sendable {
         for collector in collectors.withLock({ $0 }) { collector.collect(into: &page) }
         buffer.append(contentsOf: page.bytes)
         paths.emit(into: &buffer)
-        for collector in byteCollectors.withLock({ $0 }) { collector.collect(into: &buffer) }
         return buffer
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 /// `pathwatch_route_repairs_removed_total`, `pathwatch_discovery_status`,
 /// `pathwatch_discovery_failures_total`. Names, labels and help text are the operator contract
 /// (docs/metrics.md).
-public final class SubnetRouteCollector: MetricsCollector {
+public final class SubnetRouteCollector: ScrapeCollector {
     private let statistics = Mutex(SubnetRouteStatistics())
     private let discovered: DiscoveredSubnetRoutes
 
@@ -15,49 +15,35 @@ public final class SubnetRouteCollector: MetricsCollector {
     /// The repairer hands over the engine's statistics after every pass.
     func publish(_ fresh: SubnetRouteStatistics) { statistics.withLock { $0 = fresh } }
 
-    public func collect(into buffer: inout [UInt8]) {
+    public func collect(into page: inout PrometheusPage) {
         let stats = statistics.withLock { $0 }
         let discovery = discovered.status
-        var w = ExpositionWriter()
-        w.family(
-            "pathwatch_route_repairs_total", type: "counter",
-            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, flapping, cleaned_up.")
-        for result in RouteRepairResult.allCases {
-            w.sample("pathwatch_route_repairs_total", [("result", result.rawValue)], counter: stats.repairs[result] ?? 0)
-        }
-        w.family(
-            "pathwatch_route_repairs_removed_total", type: "counter",
+        page.counter(
+            "pathwatch_route_repairs_total",
+            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, flapping, cleaned_up.",
+            samples: RouteRepairResult.allCases.map { ([("result", $0.rawValue)], UInt64(stats.repairs[$0] ?? 0)) })
+        page.counter(
+            "pathwatch_route_repairs_removed_total",
             help:
-                "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator)."
-        )
-        w.sample("pathwatch_route_repairs_removed_total", [], counter: stats.removedByOthers)
-        if !stats.missing.isEmpty {
-            w.family(
-                "pathwatch_missing_subnet_route", type: "gauge",
-                help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.")
-            for (labels, missing) in stats.missing.sorted(by: {
-                ($0.key.interface, $0.key.destination) < ($1.key.interface, $1.key.destination)
-            }) {
-                w.sample(
-                    "pathwatch_missing_subnet_route",
-                    [("interface", labels.interface), ("destination", labels.destination), ("gateway", labels.gateway)],
-                    gauge: missing ? 1 : 0)
-            }
-        }
-        w.family(
-            "pathwatch_discovery_failures_total", type: "counter",
-            help: "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable.")
-        for reason in MetadataError.Reason.allCases {
-            w.sample(
-                "pathwatch_discovery_failures_total", [("source", "metadata"), ("reason", reason.rawValue)],
-                counter: discovery.failures[reason] ?? 0)
-        }
+                "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator).",
+            value: UInt64(stats.removedByOthers))
+        page.gauge(
+            "pathwatch_missing_subnet_route",
+            help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.",
+            samples: stats.missing.sorted { ($0.key.interface, $0.key.destination) < ($1.key.interface, $1.key.destination) }.map {
+                ([("interface", $0.key.interface), ("destination", $0.key.destination), ("gateway", $0.key.gateway)], $0.value ? 1 : 0)
+            })
+        page.counter(
+            "pathwatch_discovery_failures_total",
+            help: "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable.",
+            samples: MetadataError.Reason.allCases.map {
+                ([("source", "metadata"), ("reason", $0.rawValue)], UInt64(discovery.failures[$0] ?? 0))
+            })
         if let ok = discovery.lastReadOK {
-            w.family(
-                "pathwatch_discovery_status", type: "gauge",
-                help: "1 when the last read of the discovery source worked, 0 while it fails; absent when discovery is off.")
-            w.sample("pathwatch_discovery_status", [("source", "metadata")], gauge: ok ? 1 : 0)
+            page.gauge(
+                "pathwatch_discovery_status",
+                help: "1 when the last read of the discovery source worked, 0 while it fails; absent when discovery is off.",
+                samples: [([("source", "metadata")], ok ? 1 : 0)])
         }
-        buffer += Array(w.text.utf8)
     }
 }
