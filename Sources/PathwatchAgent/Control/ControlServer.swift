@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import NetlinkIO
 import PathwatchCore
 import ServiceLifecycle
 
@@ -63,8 +64,8 @@ public final class ControlServer: Service {
 
     private func serve(_ listener: Int32, _ thread: WatcherThread) {
         while !thread.isStopping {
-            var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 250) > 0 else { continue }
+            // Sleeps until a client connects or the agent stops.
+            guard WakeSignal.poll([listener], wake: thread.wake, timeoutMilliseconds: -1) == .readable else { continue }
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
             handle(client)

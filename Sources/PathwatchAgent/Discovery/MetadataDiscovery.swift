@@ -43,7 +43,7 @@ final class MetadataDiscovery: Service {
                     memory = Memory()
                     discovered.turnedOff()
                 }
-                thread.pause(seconds: 0.5)
+                thread.pause(seconds: 2)  // a SIGHUP that turns discovery on is noticed within 2 s
                 continue
             }
             if memory.settings != settings {
@@ -57,7 +57,7 @@ final class MetadataDiscovery: Service {
             if memory.nextAttempt.map({ ContinuousClock.now >= $0 }) ?? true { attempt(settings, &memory, thread) }
             guard !thread.isStopping else { break }
             if let answers = memory.answers { publish(answers, &memory) }
-            thread.pause(seconds: 0.5)
+            thread.pause(seconds: 1)
         }
     }
 

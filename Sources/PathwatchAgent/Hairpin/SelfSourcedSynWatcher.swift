@@ -43,7 +43,7 @@ public final class SelfSourcedSynWatcher: Service {
         let (group, rate, state) = (UInt16(settings.probeLogGroup), settings.probeRatePerSecond, state)
         let hosted = HostedEndpointsReader(state: state)
         let sources = SelfSourcedSynController.Sources(
-            installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate) } : nil,
+            installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate, wake: thread.wake) } : nil,
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
             localEndpoints: { hosted.read() },
@@ -53,7 +53,9 @@ public final class SelfSourcedSynWatcher: Service {
         let clock = ContinuousClock()
         while !thread.isStopping {
             controller.installIfDue(at: clock.now)
-            if !controller.receive(at: clock.now) { thread.pause(seconds: 0.25) }
+            // With the probe, the receive sleeps until a packet, a second, or a stop; without it
+            // (counter mode) there is only the once-a-second counter read to wait for.
+            if !controller.receive(at: clock.now) { thread.pause(seconds: 1) }
             controller.tick(at: clock.now)
         }
         controller.shutdown()

@@ -21,11 +21,17 @@ final class SynProbe: SynProbeSource {
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
-    init(group: UInt16, ratePerSecond: Int) throws {
+    /// `wake` ends a wait for packets at once (the watcher's stop); without packets a receive
+    /// returns after a second, when the rule check is due.
+    init(group: UInt16, ratePerSecond: Int, wake: WakeSignal? = nil) throws {
         self.group = group
         self.rate = ratePerSecond
         log = try NflogSocket(group: group, copyRange: SynProbeRule.snapLength)
-        try log.setReceiveTimeout(milliseconds: 250)
+        if let wake {
+            log.socket.wakeOnSignal(wake, idleTimeoutMilliseconds: 1000)
+        } else {
+            try log.setReceiveTimeout(milliseconds: 1000)
+        }
         tables = try NfTablesClient()
         do {
             conntrack = try ConntrackClient(timeoutMilliseconds: 1000)

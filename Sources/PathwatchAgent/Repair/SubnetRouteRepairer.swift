@@ -39,6 +39,7 @@ public final class SubnetRouteRepairer: Service {
     }
 
     public func run() async throws {
+        thread.alsoOnStop { [state] in state.changes.notify() }
         thread.startSupervised(logger: logger) { [self] thread in try session(thread) }
         await thread.runUntilShutdown()
     }
@@ -52,9 +53,10 @@ public final class SubnetRouteRepairer: Service {
         var lastScan = clock.now
         var lastGatewayCheck: ContinuousClock.Instant?
         while !thread.isStopping {
-            // Short waits so a stop request is noticed promptly; a change, the end of a repair's
-            // backoff or a minute of quiet triggers an evaluation.
-            let changed = state.changes.wait(seconds: 0.25)
+            // A change, the end of a repair's backoff or a minute of quiet triggers an evaluation;
+            // the wait is a second (the gateways' neighbour check), and a stop ends it at once
+            // (the thread's stop notifies the change signal).
+            let changed = state.changes.wait(seconds: 1)
             guard !thread.isStopping, state.pendingParts.isDisjoint(with: [RtnetlinkWatcher.readinessPart]) else { continue }
             // A backoff that ended since the last evaluation (only once: an expectation that then
             // turns into a conflict or meets auto-fix off keeps its old retry time).

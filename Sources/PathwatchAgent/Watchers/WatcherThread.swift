@@ -14,6 +14,7 @@ final class WatcherThread: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Raised by ``stop()``; hand it to every socket this thread blocks on.
     let wake: WakeSignal
+    private let stopActions = Mutex<[@Sendable () -> Void]>([])
     private let finished = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
     let name: String
 
@@ -56,6 +57,13 @@ final class WatcherThread: Sendable {
     func stop() {
         stopping.store(true, ordering: .relaxed)
         wake.raise()
+        for action in stopActions.withLock({ $0 }) { action() }
+    }
+
+    /// Also runs `action` on stop: for a thread that waits on something other than its sockets
+    /// (the repairer waits on the model's change signal), so that wait ends at once too.
+    func alsoOnStop(_ action: @escaping @Sendable () -> Void) {
+        stopActions.withLock { $0.append(action) }
     }
 
     /// Waits until the thread's body has returned.

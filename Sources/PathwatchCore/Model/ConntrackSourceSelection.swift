@@ -14,6 +14,9 @@ public struct ConntrackSourceSelection: Hashable, Sendable, CustomStringConverti
     public var ipv4: [IPPrefix]?
     /// The one IPv6 prefix covering every IPv6 endpoint, or nil when IPv6 is not filtered.
     public var ipv6: IPPrefix?
+    /// A family has endpoints but they spread too wide to select: its events all cross. (A family
+    /// without endpoints is unfiltered too, which costs nothing worth a word.)
+    public var tooWide = false
 
     public static let maxIPv4Prefixes = 127
     /// A covering IPv6 prefix shorter than this is no selection worth the name: IPv6 is left
@@ -42,6 +45,7 @@ public struct ConntrackSourceSelection: Hashable, Sendable, CustomStringConverti
             if canonical.address.family == .inet { v4.append(canonical) } else if !canonical.address.isLinkLocal { v6.append(canonical) }
         }
         self.init(ipv4: Self.aggregateIPv4(v4), ipv6: Self.coveringIPv6(v6))
+        tooWide = (!v4.isEmpty && ipv4 == nil) || (!v6.isEmpty && ipv6 == nil)
     }
 
     /// Whether every event `other` lets through, this lets through too.
@@ -65,11 +69,13 @@ public struct ConntrackSourceSelection: Hashable, Sendable, CustomStringConverti
     public func union(_ other: ConntrackSourceSelection) -> ConntrackSourceSelection {
         let v4: [IPPrefix]? = ipv4.flatMap { mine in other.ipv4.flatMap { Self.aggregateIPv4(mine + $0) } }
         let v6: IPPrefix? = ipv6.flatMap { mine in other.ipv6.flatMap { Self.coveringIPv6([mine, $0]) } }
-        return ConntrackSourceSelection(ipv4: v4, ipv6: v6)
+        var union = ConntrackSourceSelection(ipv4: v4, ipv6: v6)
+        union.tooWide = tooWide || other.tooWide
+        return union
     }
 
     public var description: String {
-        let v4 = ipv4.map { "\($0.count) IPv4 prefixes" } ?? "all IPv4"
+        let v4 = ipv4.map { $0.isEmpty ? "all IPv4 (no IPv4 endpoint)" : "\($0.count) IPv4 prefixes" } ?? "all IPv4"
         let v6 = ipv6.map { "IPv6 \($0)" } ?? "all IPv6"
         return "\(v4), \(v6)"
     }

@@ -27,7 +27,9 @@ final class AgentProcess {
             port += 1
             return port
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pathwatch-test-\(namespace.name)")
+        // One directory per agent (its port), so two agents in one namespace have their own
+        // control sockets: a live socket is never replaced.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pathwatch-test-\(namespace.name)-\(port)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logFile = directory.appendingPathComponent("agent.log")
         configFile = directory.appendingPathComponent("config.yaml")
