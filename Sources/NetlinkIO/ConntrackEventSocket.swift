@@ -33,7 +33,7 @@ public final class ConntrackEventSocket: Sendable {
     }
 
     /// The most datagrams one ``receiveEvents(_:)`` drains (one event each).
-    public static let batchDatagrams = 256
+    public static let batchDatagrams = 1024
 
     /// Receives the queued datagrams (up to ``batchDatagrams``) and hands each conntrack event in
     /// them to `body`.

@@ -68,13 +68,13 @@ public final class ConntrackWatcher: Service {
     }
 
     /// Batches closer together than this are a burst.
-    static let burstGap = Duration.milliseconds(5)
+    static let burstGap = Duration.milliseconds(10)
     /// How long a burst is left to gather before the next read.
-    static let coalesceSeconds = 0.002
+    static let coalesceSeconds = 0.005
 
     private func follow(_ events: ConntrackEventSocket, _ client: ConntrackClient, _ thread: WatcherThread) throws(NetlinkError) {
         var batch: [ConntrackEvent] = []
-        batch.reserveCapacity(256)
+        batch.reserveCapacity(ConntrackEventSocket.batchDatagrams)
         var schedule = ResyncSchedule()
         let clock = ContinuousClock()
         var lastBatch = clock.now
@@ -104,10 +104,12 @@ public final class ConntrackWatcher: Service {
             selector.tick()
             // Events in quick succession: let the next ones gather for a moment, so a burst is
             // read in batches rather than one wake-up and context switch per event (the
-            // detectors' windows are seconds; 2 ms of latency costs nothing). A quiet node
-            // never pauses.
+            // detectors' windows are seconds; 5 ms of latency costs nothing). A full batch means
+            // more is queued: read on at once. A quiet node never pauses.
             let now = clock.now
-            if !batch.isEmpty, now - lastBatch < Self.burstGap { thread.pause(seconds: Self.coalesceSeconds) }
+            if !batch.isEmpty, batch.count < ConntrackEventSocket.batchDatagrams, now - lastBatch < Self.burstGap {
+                thread.pause(seconds: Self.coalesceSeconds)
+            }
             if !batch.isEmpty { lastBatch = now }
             if schedule.isPending, schedule.isDue(at: clock.now) {
                 // Queued events are superseded by the dump, and the kernel reports the next
