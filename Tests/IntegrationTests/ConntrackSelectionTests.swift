@@ -135,6 +135,7 @@ struct ConntrackSelectionTests {
                     return untracked == 477
                 }, "1,500 flows and the warm-up ping against a bound of 1,024 (\(untracked))")
             #expect(try agent.metrics().value("pathwatch_conntrack_tracked_flows") == 1024)
+            #expect(agent.log.contains("the conntrack table is at conntrack.maxTrackedFlows"), "said once in the log")
         }
     }
 }

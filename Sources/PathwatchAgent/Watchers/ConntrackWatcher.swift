@@ -78,6 +78,7 @@ public final class ConntrackWatcher: Service {
         var schedule = ResyncSchedule()
         let clock = ContinuousClock()
         var lastBatch = clock.now
+        var boundBiting = false
         while !thread.isStopping {
             batch.removeAll(keepingCapacity: true)
             do {
@@ -101,6 +102,7 @@ public final class ConntrackWatcher: Service {
                 }
             }
             count(batch)
+            noteBound(&boundBiting)
             selector.tick()
             // Events in quick succession: let the next ones gather for a moment, so a burst is
             // read in batches rather than one wake-up and context switch per event (the
@@ -119,6 +121,19 @@ public final class ConntrackWatcher: Service {
                 schedule.didResync()
                 metrics.setConntrackResyncPending(false)
             }
+        }
+    }
+
+    /// One log line when the table's bound starts leaving flows out, one when it has room again.
+    private func noteBound(_ biting: inout Bool) {
+        if !biting, table.count >= table.maxFlows {
+            biting = true
+            logger.warning(
+                "the conntrack table is at conntrack.maxTrackedFlows: new node-sourced flows are left out (pathwatch_conntrack_untracked_flows_total) and the live-traffic route scan sees only part of them",
+                metadata: ["max_tracked_flows": "\(table.maxFlows)"])
+        } else if biting, table.count < table.maxFlows * 9 / 10 {
+            biting = false
+            logger.notice("the conntrack table has room again", metadata: ["tracked_flows": "\(table.count)"])
         }
     }
 
