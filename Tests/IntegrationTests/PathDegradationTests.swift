@@ -58,9 +58,11 @@ struct PathDegradationTests {
                 defer { PathLab.stop(flows) }
                 let started = Date()
                 var found: [String: Any]?
+                // The finding may open while a client's flow is still starting (three active
+                // peers, confidence low); the verdict the test wants is the one over all four.
                 _ = try eventually(within: 60, every: 0.5) {
                     found = try lab.finding("public_path_degraded")
-                    return found != nil
+                    return (found?["evidence"] as? [String: Any])?["confidence"] as? String == "high"
                 }
                 let finding = try #require(found, "no public_path_degraded within 60 s (node sends: \(nodeSends)); log:\n\(lab.agent.log)")
                 #expect(Date().timeIntervalSince(started) < 60)

@@ -165,6 +165,17 @@ struct MetricsExpositionTests {
             "regenerate with PATHWATCH_REGENERATE_GOLDEN=1 swift test --filter MetricsExpositionTests if the change is intended")
     }
 
+    /// The registry and the slices' collectors write one page: a family written by both (a
+    /// series moved to a collector but left in the registry) is invalid exposition, which
+    /// Prometheus refuses ("second HELP line"). The golden comparison sorts lines, so it would
+    /// not notice; this does.
+    @Test func everyFamilyIsWrittenOnce() {
+        let text = String(decoding: Self.populatedMetrics().exposition(), as: UTF8.self)
+        let help = text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) }
+        let repeated = Dictionary(grouping: help, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+        #expect(repeated.isEmpty, "written twice: \(repeated)")
+    }
+
     @Test func everyServedMetricIsDocumentedAndEveryDocumentedOneIsServed() throws {
         let served = Set(
             String(decoding: Self.populatedMetrics().exposition(), as: UTF8.self).split(separator: "\n")

@@ -42,44 +42,9 @@ public final class AgentMetrics: Sendable {
     private let conntrackFlows: Gauge
     private let findings: [FindingKind: Gauge]
     private let http: Mutex<HTTPSeries>
-    private let repairs: [RepairResult: Counter]
-    private let repairsRemoved: Counter
-    private let missingRoutes = Mutex<[MissingRouteLabels: Gauge]>([:])
     private let conntrackResyncPending: Gauge
-    private let discoveryFailures: [MetadataError.Reason: Counter]
-    /// Present only while discovery is on, so an agent without it shows no failing status.
-    private let discoveryStatus = Mutex<Gauge?>(nil)
     /// The slices' own collectors, written after the registry's series on every scrape.
     private let collectors = Mutex<[any ScrapeCollector]>([])
-
-    /// What became of a corrective route change, for `pathwatch_route_repairs_total{result}`.
-    public enum RepairResult: String, Sendable, CaseIterable {
-        /// Installed and verified by a fresh lookup.
-        case success
-        /// The kernel refused the change.
-        case failed
-        /// Installed, but the lookup still picked another interface; the route was taken back.
-        case verifyFailed = "verify_failed"
-        /// Dry-run: logged and exported, not made.
-        case dryRun = "dry_run"
-        /// Not attempted: a route or rule pathwatch does not own is in the way.
-        case conflict
-        /// Not attempted: the repair keeps being removed (see pathwatch_route_repairs_removed_total).
-        case flapping
-        /// A route or rule of pathwatch's that no expectation needs any more was removed.
-        case cleanedUp = "cleaned_up"
-    }
-
-    public struct MissingRouteLabels: Hashable, Sendable {
-        public var interface: String
-        public var destination: String
-        public var gateway: String
-        public init(interface: String, destination: String, gateway: String) {
-            self.interface = interface
-            self.destination = destination
-            self.gateway = gateway
-        }
-    }
 
     private struct HTTPSeries {
         var responses: [Int: KernelCounter]
@@ -182,25 +147,6 @@ public final class AgentMetrics: Sendable {
         )
         let findingHelp = "Open findings by kind."
         findings = r.gauges(name: "pathwatch_findings", label: "kind", values: FindingKind.allCases, help: findingHelp) { $0.rawValue }
-        repairs = r.counters(
-            name: "pathwatch_route_repairs_total", label: "result", values: RepairResult.allCases,
-            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, flapping, cleaned_up."
-        ) { $0.rawValue }
-        repairsRemoved = r.counter(
-            name: "pathwatch_route_repairs_removed_total",
-            help:
-                "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator)."
-        )
-        let discoveryHelp = "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable."
-        discoveryFailures = Dictionary(
-            uniqueKeysWithValues: MetadataError.Reason.allCases.map {
-                (
-                    $0,
-                    r.counter(
-                        name: "pathwatch_discovery_failures_total", labels: [("source", "metadata"), ("reason", $0.rawValue)],
-                        help: discoveryHelp)
-                )
-            })
         conntrackResyncPending = r.gauge(
             name: "pathwatch_conntrack_resync_pending",
             help:
