@@ -109,6 +109,12 @@ struct KubernetesReportingNamespaceTests {
             #expect(event["type"] as? String == "Warning")
             #expect((event["involvedObject"] as? [String: Any])?["name"] as? String == "node-1")
             #expect(Self.condition(directory, "Ready")?["status"] as? String == "True", "the kubelet's condition is untouched")
+            // Both pods named in the finding, from the watch of the node's pods.
+            let finding = try #require(try agent.findings(kind: "hairpin").first)
+            let evidence = finding["evidence"] as? [String: Any] ?? [:]
+            #expect(evidence["clientPods"] as? [String] == ["shop/client-7d9"], "\(evidence)")
+            #expect(evidence["serverPods"] as? [String] == ["shop/server-0"], "\(evidence)")
+            #expect((finding["summary"] as? String)?.contains("shop/client-7d9") == true)
 
             // The finding closes after hairpin.quietSeconds without new hairpinned flows.
             client.process.waitUntilExit()

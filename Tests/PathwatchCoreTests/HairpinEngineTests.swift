@@ -133,3 +133,46 @@ struct HairpinEngineTests {
         #expect(JSONValue(encoding: report.evidence).objectMembers["origin"] == .string("probe: on eth1"))
     }
 }
+
+/// Pod names in hairpin evidence: added when a directory knows the addresses, absent otherwise
+/// (so `/findings` without Kubernetes is byte for byte what it was).
+@Suite("Hairpin evidence names pods")
+struct HairpinEvidencePodNameTests {
+    struct Directory: PodNameResolver {
+        var pods: [IPAddress: PodReference]
+        func pod(at address: IPAddress) -> PodReference? { pods[address] }
+    }
+
+    func evidence() -> HairpinEvidence {
+        let frontend = HairpinCorrelator.Endpoint(address: IPAddress("10.0.9.9")!, port: 80)
+        var evidence = HairpinEvidence(frontend: frontend)
+        evidence.add(
+            HairpinCorrelator.Match(
+                frontend: frontend, source: .init(address: IPAddress("10.0.1.20")!, port: 35220),
+                localTarget: .init(address: IPAddress("10.0.1.21")!, port: 8080), protocolNumber: .tcp, hairpinFlowID: 2,
+                time: .now))
+        return evidence
+    }
+
+    @Test func knownPodsAreNamedInEvidenceAndSummary() {
+        var named = evidence()
+        named.namePods(
+            Directory(pods: [
+                IPAddress("10.0.1.20")!: PodReference(namespace: "shop", name: "client-7d9"),
+                IPAddress("10.0.1.21")!: PodReference(namespace: "shop", name: "server-0"),
+            ]))
+        #expect(named.clientPods == ["shop/client-7d9"])
+        #expect(named.serverPods == ["shop/server-0"])
+        #expect(named.summary.contains("pods shop/client-7d9 → shop/server-0"))
+        let json = JSONValue(encoding: named).objectMembers
+        #expect(json["clientPods"] == .array([.string("shop/client-7d9")]))
+    }
+
+    @Test func withoutKnownPodsTheEvidenceIsUnchanged() {
+        var unnamed = evidence()
+        unnamed.namePods(Directory(pods: [:]))
+        #expect(unnamed == evidence())
+        let json = JSONValue(encoding: unnamed).objectMembers
+        #expect(json["clientPods"] == nil && json["serverPods"] == nil)
+    }
+}

@@ -15,6 +15,8 @@ public final class HairpinService: ConntrackEventConsumer {
     private let logger: Logger
     private let clock: @Sendable () -> ContinuousClock.Instant
     private let wallClock: @Sendable () -> Date
+    /// Names pods in the evidence once Kubernetes reporting runs (`kubernetes.podNames`).
+    private let pods = Mutex<(any PodNameResolver)?>(nil)
 
     /// `localEndpoints` is called once per batch with NEW events; `clock` drives the windows,
     /// `wallClock` only the times the findings display.
@@ -64,6 +66,9 @@ public final class HairpinService: ConntrackEventConsumer {
         apply(outcome.map { [$0] } ?? [])
     }
 
+    /// From now on, hairpin evidence names the client and server pods this resolver knows.
+    public func namePods(with resolver: any PodNameResolver) { pods.withLock { $0 = resolver } }
+
     /// What the collector serves.
     public var statistics: HairpinEngine.Statistics { engine.withLock { $0.statistics } }
 
@@ -72,7 +77,12 @@ public final class HairpinService: ConntrackEventConsumer {
         let time = wallClock()
         for outcome in outcomes {
             switch outcome {
-            case .opened(let report), .updated(let report):
+            case .opened(var report), .updated(var report):
+                if let resolver = pods.withLock({ $0 }), var evidence = report.evidence as? HairpinEvidence {
+                    evidence.namePods(resolver)
+                    report.evidence = evidence
+                    report.summary = evidence.summary
+                }
                 let opened = findings.report(
                     kind: .hairpin, key: report.key.description, summary: report.summary, evidence: report.evidence,
                     remediation: HairpinRemediation.clientAddressPreserved, at: time, occurrences: report.occurrences)

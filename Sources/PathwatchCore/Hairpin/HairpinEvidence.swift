@@ -13,6 +13,13 @@ public struct HairpinEvidence: FindingDetail, Equatable {
     public private(set) var unansweredFlows = 0
     public private(set) var answeredFlows = 0
     public private(set) var origin = "conntrack"
+    /// The pods behind `sourceEndpoints` and `localTargets` (`namespace/name`), when a pod
+    /// directory knows them (Kubernetes reporting); absent otherwise.
+    public private(set) var clientPods: [String]?
+    public private(set) var serverPods: [String]?
+    /// The addresses behind the lists, for naming pods without parsing the text back.
+    private var sourceAddresses: [IPAddress] = []
+    private var targetAddresses: [IPAddress] = []
     /// Evidence lists hold at most this many entries.
     public static let listLimit = 5
 
@@ -24,6 +31,8 @@ public struct HairpinEvidence: FindingDetail, Equatable {
             match.protocolNumber == .udp ? "udp" : match.protocolNumber == .tcp ? "tcp" : "\(match.protocolNumber.rawValue)"
         sourceEndpoints.appendOnce("\(match.source.address)", limit: Self.listLimit)
         localTargets.appendOnce(match.localTarget.description, limit: Self.listLimit)
+        sourceAddresses.appendOnce(match.source.address, limit: Self.listLimit)
+        targetAddresses.appendOnce(match.localTarget.address, limit: Self.listLimit)
         samples.appendKeepingLast("\(match.source) -> \(frontend) -> \(match.localTarget)", limit: Self.listLimit)
     }
 
@@ -34,12 +43,24 @@ public struct HairpinEvidence: FindingDetail, Equatable {
         if assured { answeredFlows += 1 } else { unansweredFlows += 1 }
     }
 
+    /// Names the pods behind the client and server addresses; lists stay absent when no address
+    /// is a known pod, so `/findings` is unchanged without Kubernetes.
+    public mutating func namePods(_ pods: any PodNameResolver) {
+        let clients = sourceAddresses.compactMap { pods.pod(at: $0)?.description }
+        let servers = targetAddresses.compactMap { pods.pod(at: $0)?.description }
+        clientPods = clients.isEmpty ? nil : clients
+        serverPods = servers.isEmpty ? nil : servers
+    }
+
     public var summary: String {
-        "Connections from this node to frontend \(frontend) come back to this node (\(sourceEndpoints.joined(separator: ", ")) → \(localTargets.joined(separator: ", "))): the load balancer keeps the client address and sends the node's own connections back to it; \(hairpinnedFlows) hairpinned, \(unansweredFlows) died unanswered"
+        let pods = clientPods.map { " (pods \($0.joined(separator: ", ")) → \((serverPods ?? []).joined(separator: ", ")))" } ?? ""
+        return
+            "Connections from this node to frontend \(frontend) come back to this node (\(sourceEndpoints.joined(separator: ", ")) → \(localTargets.joined(separator: ", ")))\(pods): the load balancer keeps the client address and sends the node's own connections back to it; \(hairpinnedFlows) hairpinned, \(unansweredFlows) died unanswered"
     }
 
     private enum CodingKeys: String, CodingKey {
-        case frontend, sourceEndpoints, localTargets, samples, hairpinnedFlows, unansweredFlows, answeredFlows, origin
+        case frontend, sourceEndpoints, localTargets, samples, hairpinnedFlows, unansweredFlows, answeredFlows, origin, clientPods
+        case serverPods
         case protocolName = "protocol"
     }
 }
