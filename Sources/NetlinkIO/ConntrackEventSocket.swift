@@ -39,29 +39,29 @@ public final class ConntrackEventSocket: Sendable {
     /// them to `body`.
     ///
     /// Returns false when the timeout passed without data. Throws ``NetlinkError/Kind/overrun``
-    /// when the kernel dropped events (ENOBUFS), and ``NetlinkError/Kind/decode(_:)`` for a
-    /// malformed message, after every well-formed event of the datagram was delivered.
-    public func receiveEvents(_ body: (ConntrackEvent) -> Void) throws(NetlinkError) -> Bool {
-        let operation = "receive conntrack events"
-        let datagrams = try socket.receiveBatch(operation, maxDatagrams: Self.batchDatagrams) { datagram throws(NetlinkError) in
-            var firstError: DecodeError?
+    /// when the kernel dropped events (ENOBUFS). A message that does not decode goes to
+    /// `onDecodeError` and is skipped, as on every pathwatch socket; the rest of its datagram is
+    /// still read unless its length field cannot be trusted.
+    public func receiveEvents(
+        _ body: (ConntrackEvent) -> Void, onDecodeError: (DecodeError) -> Void = { _ in }
+    ) throws(NetlinkError) -> Bool {
+        let datagrams = try socket.receiveBatch("receive conntrack events", maxDatagrams: Self.batchDatagrams) { datagram in
             var messages = MessageIterator(datagram)
             while true {
                 let message: NetlinkMessage?
                 do throws(DecodeError) {
                     message = try messages.next()
                 } catch {
-                    if firstError == nil { firstError = error }
-                    break  // A bad nlmsg_len: the rest of the datagram cannot be framed.
+                    onDecodeError(error)
+                    return  // A bad nlmsg_len: the rest of the datagram cannot be framed.
                 }
-                guard let message else { break }
+                guard let message else { return }
                 do throws(DecodeError) {
                     if let event = try ConntrackEvent(message) { body(event) }
                 } catch {
-                    if firstError == nil { firstError = error }
+                    onDecodeError(error)
                 }
             }
-            if let firstError { throw NetlinkError(operation, .decode(firstError)) }
         }
         return datagrams > 0
     }

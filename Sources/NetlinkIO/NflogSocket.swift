@@ -27,13 +27,28 @@ public final class NflogSocket: Sendable {
 
     /// Receives one datagram and hands every logged packet in it to `body`. Returns false on
     /// timeout; throws `.overrun` when the kernel dropped packets for this socket (they were
-    /// only log copies: nothing to re-dump, but they are counted).
-    public func receive(_ body: (NflogPacket) -> Void) throws(NetlinkError) -> Bool {
+    /// only log copies: nothing to re-dump, but they are counted). A message that does not decode
+    /// goes to `onDecodeError` and is skipped, as on every pathwatch socket.
+    public func receive(
+        _ body: (NflogPacket) -> Void, onDecodeError: (DecodeError) -> Void = { _ in }
+    ) throws(NetlinkError) -> Bool {
         let operation = "receive nfnetlink_log group \(group)"
-        return try socket.receive(operation) { datagram throws(NetlinkError) in
+        return try socket.receive(operation) { datagram in
             var iterator = MessageIterator(datagram)
-            while let message = try decoding(operation, { () throws(DecodeError) in try iterator.next() }) {
-                if let packet = try decoding(operation, { () throws(DecodeError) in try NflogPacket(message) }) { body(packet) }
+            while true {
+                let message: NetlinkMessage?
+                do throws(DecodeError) {
+                    message = try iterator.next()
+                } catch {
+                    onDecodeError(error)
+                    return
+                }
+                guard let message else { return }
+                do throws(DecodeError) {
+                    if let packet = try NflogPacket(message) { body(packet) }
+                } catch {
+                    onDecodeError(error)
+                }
             }
         }
     }

@@ -40,10 +40,10 @@ public final class SelfSourcedSynWatcher: Service {
     }
 
     private func watch(_ thread: WatcherThread) {
-        let (group, rate, state) = (UInt16(settings.probeLogGroup), settings.probeRatePerSecond, state)
+        let (group, rate, state, logger) = (UInt16(settings.probeLogGroup), settings.probeRatePerSecond, state, logger)
         let hosted = HostedEndpointsReader(state: state)
         let sources = SelfSourcedSynController.Sources(
-            installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate, wake: thread.wake) } : nil,
+            installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate, wake: thread.wake, logger: logger) } : nil,
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
             localEndpoints: { hosted.read() },

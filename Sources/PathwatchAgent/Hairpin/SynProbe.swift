@@ -1,3 +1,4 @@
+import Logging
 import Netlink
 import NetlinkIO
 import PathwatchCore
@@ -18,12 +19,15 @@ final class SynProbe: SynProbeSource {
     private let rate: Int
     /// The rules' counters at the last check (TCP, UDP, reverse path).
     private var lastCounters: [UInt64] = [0, 0, 0]
+    /// A logged packet that does not decode is skipped and logged once per kind.
+    private var decodeFailures: DecodeFailureLog
 
     /// Binds the log group first (a busy group fails before anything is installed), then
     /// installs the table in one transaction.
     /// `wake` ends a wait for packets at once (the watcher's stop); without packets a receive
     /// returns after a second, when the rule check is due.
-    init(group: UInt16, ratePerSecond: Int, wake: WakeSignal? = nil) throws {
+    init(group: UInt16, ratePerSecond: Int, wake: WakeSignal? = nil, logger: Logger = Logger(label: "pathwatch")) throws {
+        decodeFailures = DecodeFailureLog(socketName: "nfnetlink_log", logger: logger)
         self.group = group
         self.rate = ratePerSecond
         log = try NflogSocket(group: group, copyRange: SynProbeRule.snapLength)
@@ -89,7 +93,7 @@ final class SynProbe: SynProbeSource {
     /// Waits up to 250 ms for logged packets and hands each to `body`.
     func receive(_ body: (NflogPacket) -> Void) throws(SynProbeReceiveError) {
         do {
-            _ = try log.receive(body)
+            _ = try log.receive(body, onDecodeError: { decodeFailures.skipped($0) })
         } catch {
             if case .overrun = error.kind { throw .overrun }
             throw .failed(error)

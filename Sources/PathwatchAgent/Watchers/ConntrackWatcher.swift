@@ -79,10 +79,11 @@ public final class ConntrackWatcher: Service {
         let clock = ContinuousClock()
         var lastBatch = clock.now
         var boundBiting = false
+        var decodeFailures = DecodeFailureLog(socketName: "conntrack", logger: logger) { [metrics] in metrics.countDecodeError(.conntrack) }
         while !thread.isStopping {
             batch.removeAll(keepingCapacity: true)
             do {
-                _ = try events.receiveEvents { batch.append($0) }
+                _ = try events.receiveEvents({ batch.append($0) }, onDecodeError: { decodeFailures.skipped($0) })
             } catch {
                 switch error.kind {
                 case .overrun:
@@ -94,9 +95,6 @@ public final class ConntrackWatcher: Service {
                             metadata: ["at_the_latest_seconds": "\(Int(schedule.maxDeferSeconds))"])
                     }
                     schedule.noteOverrun(at: clock.now)
-                case .decode(let decodeError):
-                    metrics.countDecodeError(.conntrack)
-                    logger.warning("skipped a conntrack message that did not decode", metadata: ["error": "\(decodeError)"])
                 default:
                     throw error
                 }

@@ -46,6 +46,7 @@ public final class RtnetlinkWatcher: Service {
     }
 
     private func follow(_ events: RtnetlinkEventSocket, _ dumper: RtnetlinkDumper, _ thread: WatcherThread) throws(NetlinkError) {
+        var decodeFailures = DecodeFailureLog(socketName: "rtnetlink", logger: logger) { [metrics] in metrics.countDecodeError(.rtnetlink) }
         while !thread.isStopping {
             var linkWentAway = false
             var changed = false
@@ -57,8 +58,7 @@ public final class RtnetlinkWatcher: Service {
                         self.logger.debug("kernel change", metadata: ["event": "\(event)"])
                     }
                 } onDecodeError: { error in
-                    self.metrics.countDecodeError(.rtnetlink)
-                    self.logger.warning("skipped an rtnetlink message that did not decode", metadata: ["error": "\(error)"])
+                    decodeFailures.skipped(error)
                 }
             } catch  where error.kind == .overrun {
                 metrics.countOverrun(.rtnetlink)
