@@ -35,37 +35,17 @@ public enum SynProbeRule {
 
     public static func expressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
         [
-            // iif != "lo": the loopback device is always interface 1 (LOOPBACK_IFINDEX).
-            .meta(key: .inputInterface, destination: .one),
-            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
-            .meta(key: .transportProtocol, destination: .one),
-            .compare(.equal, source: .one, data: [IPProtocolNumber.tcp.rawValue]),
-            // tcp flags & (syn | ack) == syn
-            .payload(base: .transportHeader, offset: 13, length: 1, destination: .one),
-            .bitwise(source: .one, destination: .one, mask: [0x12], xor: [0x00]),
-            .compare(.equal, source: .one, data: [0x02]),
-            // fib saddr type local (RTN_LOCAL = 2)
-            .fib(flags: .sourceAddress, result: .addressType, destination: .one),
-            .compare(.equal, source: .one, data: hostBytes(UInt32(2))),
-            .counter,
-            .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
-            .log(group: logGroup, snapLength: snapLength, prefix: nil),
-        ]
+            notFromLoopback, transportProtocol(.tcp), synWithoutAck, sourceAddressType(.equal),
+            countLimitLog(logGroup: logGroup, ratePerSecond: ratePerSecond, prefix: nil),
+        ].flatMap { $0 }
     }
 
     /// The UDP rule: as the TCP one, for every UDP datagram (rate-limited).
     public static func udpExpressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
         [
-            .meta(key: .inputInterface, destination: .one),
-            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
-            .meta(key: .transportProtocol, destination: .one),
-            .compare(.equal, source: .one, data: [IPProtocolNumber.udp.rawValue]),
-            .fib(flags: .sourceAddress, result: .addressType, destination: .one),
-            .compare(.equal, source: .one, data: hostBytes(UInt32(2))),
-            .counter,
-            .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
-            .log(group: logGroup, snapLength: snapLength, prefix: nil),
-        ]
+            notFromLoopback, transportProtocol(.udp), sourceAddressType(.equal),
+            countLimitLog(logGroup: logGroup, ratePerSecond: ratePerSecond, prefix: nil),
+        ].flatMap { $0 }
     }
 
     /// SYNs from a source that is not the node's own address and that the strict reverse-path
@@ -77,20 +57,49 @@ public enum SynProbeRule {
     ///         fib saddr . iif oif missing counter limit rate 100/second log prefix "pathwatch-rpf" group 196
     public static func reversePathExpressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
         [
-            .meta(key: .inputInterface, destination: .one),
-            .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
-            .meta(key: .transportProtocol, destination: .one),
-            .compare(.equal, source: .one, data: [IPProtocolNumber.tcp.rawValue]),
-            .payload(base: .transportHeader, offset: 13, length: 1, destination: .one),
-            .bitwise(source: .one, destination: .one, mask: [0x12], xor: [0x00]),
-            .compare(.equal, source: .one, data: [0x02]),
+            notFromLoopback, transportProtocol(.tcp), synWithoutAck, sourceAddressType(.notEqual),
+            noRouteBackThroughInputInterface,
+            countLimitLog(logGroup: logGroup, ratePerSecond: ratePerSecond, prefix: reversePathPrefix),
+        ].flatMap { $0 }
+    }
+
+    /// iif != "lo": the loopback device is always interface 1 (LOOPBACK_IFINDEX).
+    static let notFromLoopback: [NfTablesExpression] = [
+        .meta(key: .inputInterface, destination: .one),
+        .compare(.notEqual, source: .one, data: hostBytes(UInt32(1))),
+    ]
+
+    static func transportProtocol(_ number: IPProtocolNumber) -> [NfTablesExpression] {
+        [.meta(key: .transportProtocol, destination: .one), .compare(.equal, source: .one, data: [number.rawValue])]
+    }
+
+    /// fib saddr . iif oif missing: no route back to the source through the input interface.
+    static let noRouteBackThroughInputInterface: [NfTablesExpression] = [
+        .fib(flags: [.sourceAddress, .inputInterface, .present], result: .outputInterface, destination: .one),
+        .compare(.equal, source: .one, data: hostBytes(UInt32(0))),
+    ]
+
+    /// tcp flags & (syn | ack) == syn
+    static let synWithoutAck: [NfTablesExpression] = [
+        .payload(base: .transportHeader, offset: 13, length: 1, destination: .one),
+        .bitwise(source: .one, destination: .one, mask: [0x12], xor: [0x00]),
+        .compare(.equal, source: .one, data: [0x02]),
+    ]
+
+    /// fib saddr type local (`.equal`) or != local (`.notEqual`); RTN_LOCAL = 2.
+    static func sourceAddressType(_ comparison: NfTablesExpression.ComparisonOperator) -> [NfTablesExpression] {
+        [
             .fib(flags: .sourceAddress, result: .addressType, destination: .one),
-            .compare(.notEqual, source: .one, data: hostBytes(UInt32(2))),
-            .fib(flags: [.sourceAddress, .inputInterface, .present], result: .outputInterface, destination: .one),
-            .compare(.equal, source: .one, data: hostBytes(UInt32(0))),
+            .compare(comparison, source: .one, data: hostBytes(UInt32(2))),
+        ]
+    }
+
+    /// counter (every match, before the limit) limit rate N/second burst 5 log group G snaplen 128
+    static func countLimitLog(logGroup: UInt16, ratePerSecond: Int, prefix: String?) -> [NfTablesExpression] {
+        [
             .counter,
             .limit(rate: UInt64(max(1, ratePerSecond)), unitSeconds: 1, burst: 5),
-            .log(group: logGroup, snapLength: snapLength, prefix: reversePathPrefix),
+            .log(group: logGroup, snapLength: snapLength, prefix: prefix),
         ]
     }
 
