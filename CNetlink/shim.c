@@ -15,6 +15,22 @@ size_t cnl_nlmsg_align(size_t len) { return NLMSG_ALIGN(len); }
 
 int cnl_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
 
+int cnl_recv_datagrams(int fd, void *slots, size_t slot_size, unsigned int count, uint32_t *lengths) {
+    struct mmsghdr headers[64];
+    struct iovec vectors[64];
+    if (count > 64) count = 64;
+    for (unsigned int i = 0; i < count; i++) {
+        vectors[i].iov_base = (char *)slots + i * slot_size;
+        vectors[i].iov_len = slot_size;
+        memset(&headers[i], 0, sizeof headers[i]);
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    int received = recvmmsg(fd, headers, count, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < received; i++) lengths[i] = headers[i].msg_len;
+    return received;
+}
+
 uint16_t cnl_nfnl_msg_type(uint16_t type) { return NFNL_MSG_TYPE(type); }
 
 static void copy_address(const struct nf_conntrack *ct, int family, enum nf_conntrack_attr v4,

@@ -30,6 +30,12 @@ uint16_t cnl_nfnl_msg_type(uint16_t type);
 /// Moves the calling thread into the network namespace `fd` refers to; -1 with errno on failure.
 int cnl_setns_net(int fd);
 
+/// recvmmsg(2) without waiting into `count` (at most 64) contiguous slots of `slot_size` bytes
+/// at `slots`; the length of datagram i goes to `lengths[i]` (cut to the slot when longer).
+/// Returns how many were read, or -1 with errno set. Glibc's module map hides recvmmsg and
+/// struct mmsghdr (they need _GNU_SOURCE), hence this shim.
+int cnl_recv_datagrams(int fd, void *slots, size_t slot_size, unsigned int count, uint32_t *lengths);
+
 /// A ctnetlink flow as libnetfilter_conntrack decodes it; addresses in network byte order.
 struct cnl_flow {
     uint8_t family;

@@ -34,6 +34,9 @@ public final class ConntrackEventSocket: Sendable {
 
     /// The most datagrams one ``receiveEvents(_:)`` drains (one event each).
     public static let batchDatagrams = 1024
+    /// A conntrack event is a few hundred bytes (tuples, status, protocol state, counters,
+    /// timestamps, labels, a security context): a 4 KiB slot holds any of them whole.
+    static let eventDatagramSize = 4096
 
     /// Receives the queued datagrams (up to ``batchDatagrams``) and hands each conntrack event in
     /// them to `body`.
@@ -45,7 +48,9 @@ public final class ConntrackEventSocket: Sendable {
     public func receiveEvents(
         _ body: (ConntrackEvent) -> Void, onDecodeError: (DecodeError) -> Void = { _ in }
     ) throws(NetlinkError) -> Bool {
-        let datagrams = try socket.receiveBatch("receive conntrack events", maxDatagrams: Self.batchDatagrams) { datagram in
+        let datagrams = try socket.receiveBatch(
+            "receive conntrack events", maxDatagrams: Self.batchDatagrams, datagramSize: Self.eventDatagramSize
+        ) { datagram in
             var messages = MessageIterator(datagram)
             while true {
                 let message: NetlinkMessage?

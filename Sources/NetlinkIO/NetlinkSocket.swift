@@ -35,6 +35,8 @@ public final class NetlinkSocket: @unchecked Sendable {
     /// An ENOBUFS met while draining a batch, reported by the next receive.
     private var pendingOverrun = false
     private var idleTimeoutMilliseconds: Int32 = -1
+    /// Slots for ``receiveBatch(_:maxDatagrams:datagramSize:_:)``, allocated on its first use.
+    private var batch: DatagramBatch?
 
     /// Receive buffer for one `recvmsg`: the kernel puts at most 32 KiB of a dump into one
     /// datagram, and multicast datagrams are smaller, so 64 KiB never truncates.
@@ -176,32 +178,39 @@ public final class NetlinkSocket: @unchecked Sendable {
     }
 
     /// Receives what is queued, up to `maxDatagrams` datagrams: waits like ``receive(_:_:)`` for
-    /// the first, then takes the rest without waiting. Returns how many were handed to `body`.
+    /// the first, then takes the rest without waiting, many at a time with `recvmmsg`
+    /// (``DatagramBatch``), in slots of `datagramSize` bytes. Returns how many were handed to `body`.
     ///
     /// Multicast events arrive one message per datagram, so a busy subscription read one
-    /// datagram at a time would pay a wake-up, a poll and the caller's per-batch work (locks,
-    /// counters, the detectors' bookkeeping) for every event; draining amortises all of it.
-    /// An overrun met after the first datagram ends the batch: the datagrams already read are
-    /// kept, and the overrun is thrown by the next call (the kernel reports it once).
+    /// datagram at a time would pay a wake-up, a poll, a system call and the caller's per-batch
+    /// work (locks, counters, the detectors' bookkeeping) for every event; draining amortises
+    /// all of it. An overrun met after the first datagram ends the batch: the datagrams already
+    /// read are kept, and the overrun is thrown by the next call (the kernel reports it once).
     public func receiveBatch(
-        _ operation: String, maxDatagrams: Int,
+        _ operation: String, maxDatagrams: Int, datagramSize: Int,
         _ body: (UnsafeRawBufferPointer) throws(NetlinkError) -> Void
     ) throws(NetlinkError) -> Int {
         guard try receive(operation, body) else { return 0 }
+        if batch?.slotSize != datagramSize { batch = DatagramBatch(slots: Self.batchSlots, slotSize: datagramSize) }
+        guard let batch else { return 1 }
         var datagrams = 1
         while datagrams < maxDatagrams {
-            let received = recv(fileDescriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-            if received < 0 {
-                let error = Errno.current
-                if error == .interrupted { continue }
+            let limit = min(maxDatagrams - datagrams, batch.slots)
+            switch batch.receive(from: fileDescriptor, limit: limit) {
+            case .success(let received):
+                for slot in 0..<received { try body(batch.datagram(slot)) }
+                datagrams += received
+                if received < limit { return datagrams }  // The queue is empty.
+            case .failure(let error):
                 if error == .noBufferSpace { pendingOverrun = true }
-                break
+                return datagrams
             }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<received]))
-            datagrams += 1
         }
         return datagrams
     }
+
+    /// Datagrams one `recvmmsg` takes at most.
+    static let batchSlots = 64
 
     /// Discards everything queued on the socket without blocking; returns how many datagrams.
     ///

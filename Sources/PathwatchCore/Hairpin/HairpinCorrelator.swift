@@ -63,8 +63,6 @@ public struct HairpinCorrelator: Sendable {
     public let capacity: Int
     /// Outbound flows to non-local destinations, by source.
     private var outbound: [SourceKey: Pending] = [:]
-    /// The outbound flows' conntrack ids, so an answered one can be forgotten.
-    private var outboundIDs: [UInt32: SourceKey] = [:]
     /// Flows between two local endpoints, by source: matched if the outbound flow's event
     /// arrives second (events of one burst can be read out of order across CPUs).
     private var inbound: [SourceKey: Pending] = [:]
@@ -112,23 +110,24 @@ public struct HairpinCorrelator: Sendable {
     }
 
     /// An outbound flow was answered: it is a connection that works, and a later flow from the
-    /// same (reused) source port must not be matched with it.
-    public mutating func forgetOutbound(flowID: UInt32) {
-        guard let key = outboundIDs[flowID], outbound[key]?.flowID == flowID else { return }
-        _ = removeOutbound(key)
+    /// same (reused) source port must not be matched with it. Found by its original tuple (what
+    /// the correlator is keyed by) and confirmed by its conntrack id, so no second index by id
+    /// costs every flood event two more hash operations.
+    public mutating func forgetOutbound(_ flow: ConntrackFlow) {
+        let tuple = flow.original
+        guard let id = flow.id, let port = tuple.sourcePort else { return }
+        let key = SourceKey(protocolNumber: tuple.protocolNumber, source: Endpoint(address: tuple.source, port: port))
+        guard let index = outbound.index(forKey: key), outbound.values[index].flowID == id else { return }
+        outbound.remove(at: index)
     }
 
     private mutating func removeOutbound(_ key: SourceKey) -> Pending? {
-        guard let removed = outbound.removeValue(forKey: key) else { return nil }
-        if let id = removed.flowID, outboundIDs[id] == key { outboundIDs.removeValue(forKey: id) }
-        return removed
+        outbound.removeValue(forKey: key)
     }
 
     private mutating func remember(_ key: SourceKey, _ pending: Pending, outboundSide: Bool) {
         if outboundSide {
-            _ = removeOutbound(key)
             outbound[key] = pending
-            if let id = pending.flowID { outboundIDs[id] = key }
         } else {
             inbound[key] = pending
         }
@@ -153,11 +152,11 @@ public struct HairpinCorrelator: Sendable {
         orderStart += 1
         // Only remove it if the index still holds this very entry (not a newer one of the key).
         if entry.outboundSide {
-            guard let current = outbound[entry.key], current.time == entry.time else { return false }
-            _ = removeOutbound(entry.key)
+            guard let index = outbound.index(forKey: entry.key), outbound.values[index].time == entry.time else { return false }
+            outbound.remove(at: index)
         } else {
-            guard let current = inbound[entry.key], current.time == entry.time else { return false }
-            inbound.removeValue(forKey: entry.key)
+            guard let index = inbound.index(forKey: entry.key), inbound.values[index].time == entry.time else { return false }
+            inbound.remove(at: index)
         }
         return true
     }

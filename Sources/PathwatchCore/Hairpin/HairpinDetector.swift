@@ -59,7 +59,7 @@ public struct HairpinDetector: Sendable {
         case .update, .destroy:
             guard let id = flow.id else { return nil }
             let ended = event.type == .destroy
-            if flow.status.contains(.seenReply) || flow.status.contains(.assured) { correlator.forgetOutbound(flowID: id) }
+            if flow.status.contains(.seenReply) || flow.status.contains(.assured) { correlator.forgetOutbound(flow) }
             if let hairpinID = byFrontendFlow[id] {
                 // The outbound leg: answered means a reused port; dying unanswered is harm.
                 if flow.status.contains(.seenReply) {
