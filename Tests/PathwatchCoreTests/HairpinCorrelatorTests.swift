@@ -116,4 +116,20 @@ struct HairpinCorrelatorTests {
         }
         #expect(correlator.evictedForCapacity > 0)
     }
+
+    /// An answered flow is found by its tuple and confirmed by its id: the answer of an older
+    /// flow from the same (reused) source port must not forget the newer one that replaced it.
+    @Test func anAnswerForgetsOnlyTheFlowItAnswers() throws {
+        var correlator = HairpinCorrelator()
+        _ = correlator.observeNew(flow(1, "10.0.1.20", 35220, "10.2.0.5", 443), at: t0, isLocal: isLocal)
+        _ = correlator.observeNew(flow(3, "10.0.1.20", 35220, "10.0.9.9", 80), at: t0, isLocal: isLocal)
+        correlator.forgetOutbound(flow(1, "10.0.1.20", 35220, "10.2.0.5", 443))
+        #expect(correlator.trackedCount == 1, "flow 3 replaced flow 1 and is still remembered")
+        let observed = correlator.observeNew(flow(4, "10.0.1.20", 35220, "10.0.1.21", 8080), at: t0, isLocal: isLocal)
+        #expect(try #require(observed).frontend.description == "10.0.9.9:80")
+
+        _ = correlator.observeNew(flow(5, "10.0.1.20", 36000, "10.0.9.9", 80), at: t0, isLocal: isLocal)
+        correlator.forgetOutbound(flow(5, "10.0.1.20", 36000, "10.0.9.9", 80))
+        #expect(correlator.observeNew(flow(6, "10.0.1.20", 36000, "10.0.1.21", 8080), at: t0, isLocal: isLocal) == nil)
+    }
 }
