@@ -56,4 +56,14 @@ struct RequestEncodingTests {
         #expect(Array(bytes[20..<24]) != Array(states[20..<24]))
         #expect(states[20] == 0x02 | 0x00 && states[21] == 0x01)  // bits 1 and 8
     }
+
+    /// The one-walk dump: `TCPDIAG_GETSOCK` with a 60-byte `inet_diag_req`, family AF_UNSPEC.
+    @Test func everyFamilyTCPSocketDumpRequestBytes() {
+        let bytes = NetlinkRequest.dumpTCPSocketsOfEveryFamily().finish(sequence: 3)
+        #expect(bytes.count == 16 + 60)
+        #expect(Array(bytes[0..<8]) == [76, 0, 0, 0, 18, 0, 0x01, 0x03])  // len, TCPDIAG_GETSOCK, REQUEST|DUMP
+        #expect(Array(bytes[16..<20]) == [0, 0, 0, 0x02])  // AF_UNSPEC, no lengths, 1<<(INFO-1)
+        #expect(bytes[20..<68].allSatisfy { $0 == 0 })  // inet_diag_sockid: every socket
+        #expect(Array(bytes[68..<76]) == [0x02, 0, 0, 0, 0, 0, 0, 0])  // TCPF_ESTABLISHED, idiag_dbs
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Netlink
 import NetlinkIO
@@ -55,6 +56,51 @@ struct SockDiagPrivilegedTests {
         #expect(veth.values.contains { $0.0 == "peer_ifindex" })
         #expect(!veth.values.contains { NICAllowance(statisticName: $0.0) != nil })
         #expect(seen.loopback == nil || seen.loopback?.values.isEmpty == true)
+    }
+
+    /// The sampler's one-walk dump (`TCPDIAG_GETSOCK`, every family) returns exactly the rows
+    /// of the two per-family dumps, IPv4 and IPv6 alike, with `tcp_info`.
+    @Test func oneWalkOfEveryFamilySeesWhatTheTwoFamilyDumpsSee() async throws {
+        let namespace = try TestNamespace(prefix: "pwsd6")
+        defer { namespace.delete() }
+        _ = try namespace.exec("ip", "link", "set", "lo", "up")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        holder.arguments = [
+            "netns", "exec", namespace.name, "python3", "-c",
+            """
+            import socket, sys
+            l4 = socket.socket(); l4.bind(("127.0.0.1", 18091)); l4.listen()
+            l6 = socket.socket(socket.AF_INET6); l6.bind(("::1", 18092)); l6.listen()
+            c4 = socket.create_connection(("127.0.0.1", 18091)); c6 = socket.create_connection(("::1", 18092))
+            s4, _ = l4.accept(); s6, _ = l6.accept()
+            print("ready", flush=True); sys.stdin.read()
+            """,
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = output
+        try holder.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            holder.waitUntilExit()
+        }
+        let ready = output.fileHandleForReading.availableData
+        #expect(String(decoding: ready, as: UTF8.self).hasPrefix("ready"))
+        let (oneWalk, twoDumps) = try await namespace.onThread { () throws -> ([TCPSocketRecord], [TCPSocketRecord]) in
+            let diag = try SockDiagClient()
+            var oneWalk: [TCPSocketRecord] = []
+            try diag.forEachTCPSocket { oneWalk.append($0) }
+            var twoDumps: [TCPSocketRecord] = []
+            try diag.forEachTCPSocket(family: .inet) { twoDumps.append($0) }
+            try diag.forEachTCPSocket(family: .inet6) { twoDumps.append($0) }
+            return (oneWalk, twoDumps)
+        }
+        #expect(oneWalk.count == 4, "two established ends per family")
+        #expect(Set(oneWalk.map(\.cookie)) == Set(twoDumps.map(\.cookie)))
+        #expect(oneWalk.filter { $0.family == .inet6 }.count == 2)
+        #expect(oneWalk.allSatisfy { $0.info != nil })
     }
 
     @Test func allowanceNamesParseFromSyntheticEthtoolBuffers() throws {
