@@ -95,6 +95,22 @@ struct ConntrackFilterPlanTests {
         #expect(plan.next(wanted: selection("10.0.1.10", "10.0.1.20"), at: t0 + .seconds(60)) == nil)
     }
 
+    /// The watcher ticks every second only while this says so, and rests otherwise.
+    @Test func aPendingNarrowingIsVisibleUntilDone() {
+        var plan = ConntrackFilterPlan(narrowAfter: .seconds(30))
+        let both = selection("10.0.1.10", "10.0.1.20")
+        let one = selection("10.0.1.10")
+        #expect(!plan.awaitsNarrowing(wanted: both), "nothing attached yet")
+        _ = plan.next(wanted: both, at: t0)
+        #expect(!plan.awaitsNarrowing(wanted: both))
+        #expect(plan.awaitsNarrowing(wanted: one), "pod .20 went: a narrowing is owed")
+        _ = plan.next(wanted: one, at: t0 + .seconds(1))
+        #expect(plan.awaitsNarrowing(wanted: one))
+        #expect(plan.next(wanted: one, at: t0 + .seconds(32)) == one)
+        #expect(!plan.awaitsNarrowing(wanted: one))
+        #expect(!plan.awaitsNarrowing(wanted: selection("10.0.1.10", "10.0.1.30")), "a widening is attached at once, not owed")
+    }
+
     @Test func resetStartsOver() {
         var plan = ConntrackFilterPlan()
         _ = plan.next(wanted: selection("10.0.1.10"), at: t0)

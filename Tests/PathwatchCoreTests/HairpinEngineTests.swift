@@ -90,6 +90,22 @@ struct HairpinEngineTests {
         #expect(engine.statistics.flows["10.0.9.7:80"] == 1, "the freed slot names the next frontend")
     }
 
+    /// The conntrack watcher rests (wakes every 10 s, not every second) only while this holds.
+    @Test func theEngineIsIdleOnlyWithNothingRememberedAndNoFindingOpen() {
+        var engine = HairpinEngine(settings: Self.settings())
+        #expect(engine.isIdle)
+        _ = engine.observe([new(1, "10.0.1.20", 40000, "10.2.0.5", 443)], at: t0, isLocal: isLocal)
+        #expect(!engine.isIdle, "an outbound flow is remembered for the window")
+        _ = engine.expire(at: t0 + .seconds(3))
+        #expect(engine.isIdle, "forgotten after the window")
+        _ = engine.observe(hairpin(through: "10.0.9.9", port: 35220, id: 10), at: t0 + .seconds(4), isLocal: isLocal)
+        _ = engine.expire(at: t0 + .seconds(10))
+        #expect(engine.openFindings == 1)
+        #expect(!engine.isIdle, "an open finding must be closed after its quiet period")
+        _ = engine.expire(at: t0 + .seconds(400))
+        #expect(engine.isIdle)
+    }
+
     /// Issue 17 item 9: 20k distinct frontends cost one finding beyond the cap, counted.
     @Test func openFindingsAreCappedAndTheOverflowIsOneFinding() {
         var engine = HairpinEngine(settings: Self.settings(maxFindings: 3))

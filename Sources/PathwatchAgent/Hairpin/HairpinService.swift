@@ -69,6 +69,8 @@ public final class HairpinService: ConntrackEventConsumer {
     /// From now on, hairpin evidence names the client and server pods this resolver knows.
     public func namePods(with resolver: any PodNameResolver) { pods.withLock { $0 = resolver } }
 
+    public var needsTicks: Bool { !engine.withLock { $0.isIdle } }
+
     /// What the collector serves.
     public var statistics: HairpinEngine.Statistics { engine.withLock { $0.statistics } }
 

@@ -48,6 +48,9 @@ public final class ConntrackEventSelector: Sendable {
         }
     }
 
+    /// A narrowing is pending: ``tick()`` must run until it is done.
+    public var needsTicks: Bool { state.withLock { $0.socket != nil && $0.plan.awaitsNarrowing(wanted: $0.wanted) } }
+
     /// Narrows the filter when a narrowing has become due.
     public func tick() {
         state.withLock { apply(&$0) }

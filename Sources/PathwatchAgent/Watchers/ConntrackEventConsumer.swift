@@ -11,4 +11,8 @@ public protocol ConntrackEventConsumer: Sendable {
     func consume(_ batch: [ConntrackEvent])
     /// No event arrived within the receive timeout: time-based work (expiry) can run.
     func idle()
+    /// Whether ``idle()`` has work due soon (something remembered, a finding open). While no
+    /// consumer has, an idle watcher sleeps up to ``ConntrackWatcher/restingWake`` instead of a
+    /// second.
+    var needsTicks: Bool { get }
 }

@@ -45,9 +45,10 @@ public final class ConntrackWatcher: Service {
     /// One subscription's life: subscribe, dump the table, follow events until stopped or failed.
     private func session(_ thread: WatcherThread) throws {
         let events = try ConntrackEventSocket(receiveBufferBytes: settings.receiveBufferBytes)
-        // Sleep until events come or a stop; wake once a second for what is due without events
-        // (re-dumps after a burst, hairpin expiry, narrowing the event filter).
-        events.socket.wakeOnSignal(thread.wake, idleTimeoutMilliseconds: 1000)
+        // Sleep until events come or a stop; wake once a second while something is due without
+        // events (re-dumps after a burst, hairpin expiry, narrowing the event filter), else
+        // rarely (`restingWake`).
+        events.socket.wakeOnSignal(thread.wake, idleTimeoutMilliseconds: Self.busyWakeMilliseconds)
         selector.adopt(events, model: state)
         defer { selector.release() }
         let client = try ConntrackClient()
@@ -66,6 +67,14 @@ public final class ConntrackWatcher: Service {
         }
         try follow(events, client, thread)
     }
+
+    static let busyWakeMilliseconds: Int32 = 1000
+    /// How long an idle watcher sleeps when nothing is due. Bounded rather than forever because
+    /// other threads can give work to the tick without an event (the probe reports a hairpin
+    /// drop, the rtnetlink watcher schedules a filter narrowing): that work waits at most this
+    /// long (a finding's close, after minutes of quiet, or a narrowing, after 30 s, a little late).
+    static let restingWake = Duration.seconds(10)
+    static let restingWakeMilliseconds = Int32(restingWake.components.seconds * 1000)
 
     /// Batches closer together than this are a burst.
     static let burstGap = Duration.milliseconds(10)
@@ -111,6 +120,8 @@ public final class ConntrackWatcher: Service {
                 thread.pause(seconds: Self.coalesceSeconds)
             }
             if !batch.isEmpty { lastBatch = now }
+            let due = schedule.isPending || selector.needsTicks || consumers.contains { $0.needsTicks }
+            events.socket.setIdleTimeout(milliseconds: due ? Self.busyWakeMilliseconds : Self.restingWakeMilliseconds)
             if schedule.isPending, schedule.isDue(at: clock.now) {
                 // Queued events are superseded by the dump, and the kernel reports the next
                 // overrun only once the queue has been empty: drain first.

@@ -187,4 +187,8 @@ public struct HairpinEngine: Sendable {
     }
 
     public var openFindings: Int { open.count + (overflow == nil ? 0 : 1) }
+
+    /// Nothing remembered and no finding open: ``expire(at:)`` has nothing to do until the next
+    /// event, so the watcher need not wake for it.
+    public var isIdle: Bool { detector.trackedCount == 0 && openFindings == 0 }
 }

@@ -42,6 +42,12 @@ public struct ConntrackFilterPlan: Sendable {
         return wanted
     }
 
+    /// A narrowing is waiting for its time (or for the first tick to schedule it).
+    public func awaitsNarrowing(wanted: ConntrackSourceSelection) -> Bool {
+        guard let attached else { return false }
+        return attached != wanted && attached.covers(wanted)
+    }
+
     /// Forgets the attached selection (a new socket starts unfiltered).
     public mutating func reset() {
         attached = nil
