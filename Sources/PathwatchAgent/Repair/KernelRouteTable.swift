@@ -32,10 +32,6 @@ final class KernelRouteTable: RouteTableClient {
         }
     }
 
-    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? {
-        (try? client.neighbour(address, on: interface))??.state
-    }
-
     func apply(_ change: RouteChange) throws(RouteChangeRefusal) {
         do {
             switch change {

@@ -48,7 +48,16 @@ final class FakeRouteTable: RouteTableClient {
         return .unreachable("Network is unreachable")
     }
 
-    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? { neighbours[interface]?[address] }
+    /// The model's view of ``neighbours``, as the neighbour watcher would build it.
+    func neighbourView() -> NeighbourView {
+        var view = NeighbourView()
+        for (interface, entries) in neighbours {
+            for (address, state) in entries {
+                view.apply(Neighbour(family: address.family, interface: interface, state: state, address: address), removed: false)
+            }
+        }
+        return view
+    }
 
     func apply(_ change: RouteChange) throws(RouteChangeRefusal) {
         attempts.append(change)
@@ -129,13 +138,16 @@ final class RouteLab {
         let plan = SubnetRoutePlanner.plan(expectations: expectations, lookups: lookups, state: state, settings: settings)
         let context = SubnetRouteReconciler<FakeRouteTable>.Context(
             settings: settings, names: state.links.mapValues(\.name), sourcesSettled: sourcesSettled, mode: { [unowned self] in self.mode },
-            likelyCause: { "a test removes it" }, now: now)
+            likelyCause: { "a test removes it" }, now: now, neighbours: table.neighbourView())
         let new = reconciler.evaluate(plan, context)
         events += new
         return new
     }
 
     func advance(_ duration: Duration) { now = now + duration }
+
+    /// The repairer's once-a-second gateway check, over the model's neighbour view.
+    func checkGateways() -> [SubnetRouteEvent] { reconciler.checkGateways(at: now, neighbours: table.neighbourView()) }
 
     var statistics: SubnetRouteStatistics { reconciler.engine.statistics }
     func count(_ result: RouteRepairResult) -> Int { statistics.repairs[result] ?? 0 }
