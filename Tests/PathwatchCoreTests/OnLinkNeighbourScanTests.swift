@@ -41,7 +41,13 @@ struct OnLinkNeighbourScanTests {
         lab.table.routes.append(Self.onLink)
         let state = Self.model(lab, [("10.5.2.10", .failed, Self.net1), ("10.5.2.11", .failed, Self.net1)])
         var scan = OnLinkNeighbourScan()
-        let first = scan.tick(OnLinkNeighbourScan.candidates(in: state), at: lab.now) { lab.table.lookup(to: $0, from: $1) }
+        var routeSearches = 0
+        let first = scan.tick(OnLinkNeighbourScan.candidates(in: state), at: lab.now) {
+            lab.table.lookup(to: $0, from: $1)
+        } onLinkRoute: {
+            routeSearches += 1
+            return OnLinkNeighbourScan.onLinkRoute(for: $0, in: state)
+        }
         #expect(first.reports.count == 1)
         let report = first.reports[0]
         #expect(report.key == "on-link net1")
@@ -49,9 +55,18 @@ struct OnLinkNeighbourScanTests {
         #expect(report.evidence.addresses == ["10.5.2.10", "10.5.2.11"])
         #expect(report.evidence.unanswered == 2)
         #expect(report.evidence.lookup == "ip route get 10.5.2.10 from 10.4.2.10: leaves by net1 on-link, without a gateway")
-        #expect(report.remediation.commands == ["ip route show match 10.5.2.10", "ip route replace PREFIX via 10.4.2.1 dev net1"])
-        let second = scan.tick(OnLinkNeighbourScan.candidates(in: state), at: lab.now) { lab.table.lookup(to: $0, from: $1) }
+        #expect(report.evidence.route == "10.5.2.0/24 dev net1")
+        #expect(report.remediation.commands == ["ip route replace 10.5.2.0/24 via 10.4.2.1 dev net1"])
+        #expect(report.remediation.text.hasPrefix("The on-link route `10.5.2.0/24 dev net1` sends traffic for 10.5.2.10 out of net1"))
+        let second = scan.tick(OnLinkNeighbourScan.candidates(in: state), at: lab.now) {
+            lab.table.lookup(to: $0, from: $1)
+        } onLinkRoute: {
+            routeSearches += 1
+            return OnLinkNeighbourScan.onLinkRoute(for: $0, in: state)
+        }
         #expect(second.reports.first?.opened == false, "refreshed, not counted again")
+        #expect(second.reports.first?.evidence.route == "10.5.2.0/24 dev net1", "remembered")
+        #expect(routeSearches == 1, "the routes are searched when the finding opens, not every second")
         // Fixed by hand: the stale FAILED entries linger, the lookup now has a gateway.
         lab.table.routes.removeAll { $0 == Self.onLink }
         lab.table.routes.append(
@@ -104,5 +119,7 @@ struct OnLinkNeighbourScanTests {
         #expect(lookups == OnLinkNeighbourScan.lookupLimit)
         #expect(tick.reports.count == 1)
         #expect(tick.reports[0].evidence.addresses.count == OnLinkNeighbourReport.listed)
+        #expect(tick.reports[0].evidence.route == nil, "no route search given: the fix says how to find it")
+        #expect(tick.reports[0].remediation.commands == ["ip route show match 10.6.0.1", "ip route replace PREFIX via 10.4.2.1 dev net1"])
     }
 }

@@ -47,6 +47,28 @@ struct SubnetRouteVerdictTests {
         #expect(report?.remediation.blockedBy?.type == "blackhole")
         #expect(report?.remediation.blockedBy?.route == "blackhole 10.5.2.0/24 proto static")
         #expect(lab.table.attempts.isEmpty)
+        // doctor's paragraph names the refusal, the route and what to do.
+        #expect(
+            report?.remediation.text.hasPrefix(
+                "The kernel refuses this traffic outright: a blackhole route `blackhole 10.5.2.0/24 proto static` covers 10.5.2.0/24")
+                == true,
+            "\(report?.remediation.text ?? "")")
+        #expect(report?.remediation.text.contains("`ip route replace 10.5.2.0/24 via 10.4.2.1 dev net1`") == true)
+    }
+
+    /// A wider unreachable route (not on the expectation's prefix, so not in the way of a
+    /// repair) is named from the lookup, and the paragraph says how to find it.
+    @Test func aWiderUnreachableRouteIsExplained() {
+        let lab = RouteLab()
+        lab.mode = .off
+        lab.table.routes.append(Route(destination: IPPrefix("10.5.0.0/16")!, protocolID: .static, type: .unreachable))
+        let report = RouteLab.findings(lab.pass()).last
+        #expect(report?.remediation.blockedBy == nil)
+        #expect(
+            report?.remediation.text.hasPrefix(
+                "The kernel refuses this traffic outright: an unreachable route (`ip route show match 10.5.2.1` names it) covers 10.5.2.0/24"
+            )
+                == true, "\(report?.remediation.text ?? "")")
     }
 
     @Test func policyRoutingFixesItAlongsideTheForeignRoute() {

@@ -74,7 +74,12 @@ public final class SubnetRouteRepairer: Service {
             if lastGatewayCheck.map({ clock.now - $0 >= .seconds(1) }) ?? true {
                 let (neighbours, candidates) = state.read { ($0.neighbours, OnLinkNeighbourScan.candidates(in: $0)) }
                 for event in reconciler.checkGateways(at: clock.now, neighbours: neighbours) { handle(event, names: [:]) }
-                report(onLink.tick(candidates, at: clock.now) { table.lookup(to: $0, from: $1) })
+                report(
+                    onLink.tick(candidates, at: clock.now) {
+                        table.lookup(to: $0, from: $1)
+                    } onLinkRoute: { [state] candidate in
+                        state.read { OnLinkNeighbourScan.onLinkRoute(for: candidate, in: $0) }
+                    })
                 lastGatewayCheck = clock.now
             }
             let scanInterval = configuration().liveTrafficScanSeconds

@@ -24,6 +24,8 @@ public struct OnLinkNeighbourScan: Sendable {
 
     private var unansweredSince: [NeighbourView.Key: Instant] = [:]
     private var open: Set<String> = []
+    /// The on-link route found when a finding opened, per interface, kept while it is open.
+    private var routes: [String: IPPrefix] = [:]
 
     public init() {}
 
@@ -31,6 +33,7 @@ public struct OnLinkNeighbourScan: Sendable {
     /// outside every such subnet. Link-local and multicast addresses are always on the link.
     public static func candidates(in state: borrowing NodeState) -> [Candidate] {
         var result: [Candidate] = []
+        guard !state.neighbours.entries.isEmpty else { return result }  // the idle, healthy case: no work
         var perInterface: [InterfaceIndex: [InterfaceAddress]] = [:]
         for a in state.addresses.values where !a.address.isLinkLocal { perInterface[a.interface, default: []].append(a) }
         for (key, neighbourState) in state.neighbours.entries {
@@ -49,8 +52,12 @@ public struct OnLinkNeighbourScan: Sendable {
     /// One tick: which interfaces have the signature now (`FAILED`, or `INCOMPLETE` for longer
     /// than the kernel's 3 s of probes, and the lookup still leaves by the interface on-link),
     /// and which findings close.
+    ///
+    /// `onLinkRoute` finds the route to name (one pass over the model's routes), asked only when
+    /// a finding opens, not every second.
     public mutating func tick(
-        _ candidates: [Candidate], at now: Instant, lookup: (_ to: IPAddress, _ from: IPAddress) -> RouteLookupOutcome
+        _ candidates: [Candidate], at now: Instant, lookup: (_ to: IPAddress, _ from: IPAddress) -> RouteLookupOutcome,
+        onLinkRoute: (Candidate) -> IPPrefix? = { _ in nil }
     ) -> (reports: [OnLinkNeighbourReport], cleared: [String]) {
         let keys = Set(candidates.map { NeighbourView.Key(interface: $0.interfaceIndex, address: $0.address) })
         unansweredSince = unansweredSince.filter { keys.contains($0.key) }
@@ -68,14 +75,30 @@ public struct OnLinkNeighbourScan: Sendable {
             confirmed[c.interface, default: []].append(c)
         }
         let reports = confirmed.keys.sorted().map { interface in
-            var report = OnLinkNeighbourReport(confirmed[interface]!)
-            report.opened = !open.contains(interface)
+            let opened = !open.contains(interface)
+            if opened { routes[interface] = onLinkRoute(confirmed[interface]![0]) }
+            var report = OnLinkNeighbourReport(confirmed[interface]!, route: routes[interface])
+            report.opened = opened
             return report
         }
         let current = Set(confirmed.keys)
         let cleared = open.subtracting(current).sorted()
         open = current
+        routes = routes.filter { current.contains($0.key) }
         return (reports, cleared)
+    }
+
+    /// The most specific gateway-less unicast route out of the candidate's interface that
+    /// covers its address: the on-link route to name in the fix.
+    public static func onLinkRoute(for c: Candidate, in state: borrowing NodeState) -> IPPrefix? {
+        var best: IPPrefix?
+        for route in state.routes.values
+        where route.type == .unicast && route.gateway == nil && route.outputInterface == c.interfaceIndex
+            && route.destination.contains(c.address) && route.destination.length > (best?.length ?? -1)
+        {
+            best = route.destination
+        }
+        return best
     }
 
     /// The finding key `/findings` serves for an interface (`on-link net1`).
@@ -95,8 +118,9 @@ public struct OnLinkNeighbourReport: Sendable, Equatable {
     /// At most this many addresses are listed; `evidence.unanswered` counts them all.
     public static let listed = 8
 
-    init(_ candidates: [OnLinkNeighbourScan.Candidate]) {
+    init(_ candidates: [OnLinkNeighbourScan.Candidate], route: IPPrefix?) {
         let first = candidates[0]
+        let prefix = route.map { "\($0)" } ?? "PREFIX"
         let subnets = first.subnets.map(\.description)
         let gateway = first.subnets.first.map { "\($0.firstHost)" } ?? "the subnet gateway"
         key = OnLinkNeighbourScan.key(first.interface)
@@ -105,12 +129,17 @@ public struct OnLinkNeighbourReport: Sendable, Equatable {
         evidence = OnLinkNeighbourEvidence(
             interface: first.interface, subnets: subnets, addresses: candidates.prefix(Self.listed).map { "\($0.address)" },
             unanswered: candidates.count, neighbourState: "\(first.state)",
-            lookup: "ip route get \(first.address) from \(first.source): leaves by \(first.interface) on-link, without a gateway")
+            lookup: "ip route get \(first.address) from \(first.source): leaves by \(first.interface) on-link, without a gateway",
+            route: route.map { "\($0) dev \(first.interface)" })
+        let found =
+            route == nil
+            ? "An on-link route (`ip route show match \(first.address)` names it as PREFIX)"
+            : "The on-link route `\(prefix) dev \(first.interface)`"
         remediation = OnLinkNeighbourRemediation(
             text:
-                "An on-link route (`ip route add PREFIX dev \(first.interface)`) sends traffic for \(first.address) out of \(first.interface) without a gateway, but \(first.address) is outside \(first.interface)'s subnets: nobody answers \(first.address.family == .inet6 ? "neighbour discovery" : "ARP") for it. Replace that route with one via \(first.interface)'s subnet gateway (`ip route show match \(first.address)` names PREFIX), on both sides, and declare the peer subnet under subnetRoutes so pathwatch checks (and with auto-fix on, repairs) it.",
-            commands: [
-                "ip route show match \(first.address)", "ip route replace PREFIX via \(gateway) dev \(first.interface)",
+                "\(found) sends traffic for \(first.address) out of \(first.interface) without a gateway, but \(first.address) is outside \(first.interface)'s subnets: nobody answers \(first.address.family == .inet6 ? "neighbour discovery" : "ARP") for it, so every packet dies in the neighbour table. Replace it with a route via \(first.interface)'s subnet gateway, on both sides, and declare the peer subnet under subnetRoutes so pathwatch checks (and with auto-fix on, repairs) it.",
+            commands: (route == nil ? ["ip route show match \(first.address)"] : []) + [
+                "ip route replace \(prefix) via \(gateway) dev \(first.interface)"
             ],
             config: "subnetRoutes:\n  \(first.interface): [\"<peer subnet containing \(first.address)>\"]")
     }
@@ -123,6 +152,8 @@ public struct OnLinkNeighbourEvidence: FindingDetail, Equatable {
     public var unanswered: Int
     public var neighbourState: String
     public var lookup: String
+    /// The on-link route that sends the traffic there, as `ip route` prints it, when found.
+    public var route: String?
     public var origin = "neighbour table"
 }
 

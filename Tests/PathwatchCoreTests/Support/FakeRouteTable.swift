@@ -40,9 +40,9 @@ final class FakeRouteTable: RouteTableClient {
             else { continue }
             switch best.type {
             case .unicast: return .route(interface: best.outputInterface, gateway: best.gateway, table: best.table)
-            case .blackhole: return .unreachable("Invalid argument")
-            case .prohibit: return .unreachable("Permission denied")
-            default: return .unreachable("No route to host")
+            case .blackhole: return .refused(errno: 22, message: "Invalid argument")
+            case .prohibit: return .refused(errno: 13, message: "Permission denied")
+            default: return .refused(errno: 113, message: "No route to host")
             }
         }
         return .unreachable("Network is unreachable")
