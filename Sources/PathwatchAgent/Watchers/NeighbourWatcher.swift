@@ -67,7 +67,7 @@ public final class NeighbourWatcher: Service {
 
     private func resync(_ dumper: RtnetlinkDumper, reason: String) throws(NetlinkError) {
         var dump = NeighbourDump()
-        try dumper.forEachNeighbour(restart: { dump = NeighbourDump() }) { dump.add($0) }
+        try dumper.forEachNeighbour(restart: { dump = NeighbourDump() }, { dump.add($0) })
         state.replaceNeighbours(dump.view)
         logger.info(
             "neighbour view rebuilt from a full dump",
