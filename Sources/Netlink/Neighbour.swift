@@ -30,22 +30,37 @@ public struct NeighbourState: OptionSet, Hashable, Sendable, CustomStringConvert
     }
 }
 
-/// One neighbour-table entry (`RTM_NEWNEIGH`: `struct ndmsg` + attributes).
+/// One neighbour-table entry (`RTM_NEWNEIGH`/`RTM_DELNEIGH`: `struct ndmsg` + attributes).
 public struct Neighbour: Hashable, Sendable {
     public var family: AddressFamily
     public var interface: InterfaceIndex
     public var state: NeighbourState
     public var address: IPAddress?
     public var linkAddress: [UInt8]?
+    /// `ndm_flags`: `NTF_PROXY` (0x08) marks a proxy-ARP/ND entry, which resolves nothing.
+    public var flags: UInt8 = 0
 
     public init(
-        family: AddressFamily, interface: InterfaceIndex, state: NeighbourState, address: IPAddress?, linkAddress: [UInt8]? = nil
+        family: AddressFamily, interface: InterfaceIndex, state: NeighbourState, address: IPAddress?, linkAddress: [UInt8]? = nil,
+        flags: UInt8 = 0
     ) {
         self.family = family
         self.interface = interface
         self.state = state
         self.address = address
         self.linkAddress = linkAddress
+        self.flags = flags
+    }
+
+    /// A proxy entry (`ip neigh add proxy …`): answered for others, never resolved.
+    public var isProxy: Bool { flags & 0x08 != 0 }
+
+    /// ARP and ND entries only: the same messages carry the bridge forwarding database
+    /// (`AF_BRIDGE`), which is not a neighbour table and is skipped, not an error.
+    public static func decodeIfIP(_ p: ByteReader) throws(DecodeError) -> Neighbour? {
+        let family = AddressFamily(rawValue: try p.u8(at: 0, "RTM_NEWNEIGH"))
+        guard family == .inet || family == .inet6 else { return nil }
+        return try Neighbour(payload: p)
     }
 
     /// Decodes the payload of `RTM_NEWNEIGH`: `ndm_family` u8, two pad bytes, `ndm_ifindex` i32
@@ -56,6 +71,7 @@ public struct Neighbour: Hashable, Sendable {
         family = AddressFamily(rawValue: try p.u8(at: 0, c))
         interface = InterfaceIndex(rawValue: try p.i32Host(at: 4, c))
         state = NeighbourState(rawValue: try p.u16Host(at: 8, c))
+        flags = try p.u8(at: 10, c)
         var destination: IPAddress?
         var link: [UInt8]?
         try p.slice(12, p.count - 12, c).forEachAttribute(c) { a throws(DecodeError) in
@@ -65,6 +81,9 @@ public struct Neighbour: Hashable, Sendable {
             default: break
             }
         }
+        if let destination, destination.family != family {
+            throw DecodeError(c, "NDA_DST \(destination) in a family \(family.rawValue) entry", offset: p.baseOffset)
+        }
         address = destination
         linkAddress = link
     }
@@ -73,19 +92,22 @@ public struct Neighbour: Hashable, Sendable {
 extension RtnetlinkMessageType {
     /// The corresponding C constant is `RTM_NEWNEIGH`.
     public static let newNeighbour: UInt16 = 28
+    /// The corresponding C constant is `RTM_DELNEIGH`.
+    public static let delNeighbour: UInt16 = 29
     /// The corresponding C constant is `RTM_GETNEIGH`.
     public static let getNeighbour: UInt16 = 30
 }
 
+extension RtnetlinkGroup {
+    /// The corresponding C constant is `RTNLGRP_NEIGH`: ARP and ND entries of both families.
+    public static let neighbour = RtnetlinkGroup(rawValue: 3)
+}
+
 extension NetlinkRequest {
-    /// `ip neigh get ADDRESS dev INTERFACE`: one entry, not a dump of a table that holds tens of
-    /// thousands of entries on a big node. ENOENT when there is none.
-    public static func getNeighbour(_ address: IPAddress, on interface: InterfaceIndex) -> NetlinkRequest {
-        var header: [UInt8] = [address.family.rawValue, 0, 0, 0]
-        header += withUnsafeBytes(of: interface.rawValue, Array.init)  // ndm_ifindex, host order
-        header += [0, 0, 0, 0]  // ndm_state, ndm_flags, ndm_type
-        var request = NetlinkRequest(type: RtnetlinkMessageType.getNeighbour, flags: [.request], familyHeader: header)
-        request.addAttribute(1, address.networkBytes)  // NDA_DST
-        return request
+    /// A dump of the neighbour tables of both families (`ip neigh show`), at start-up and after
+    /// an overrun; between dumps the subscription follows the changes.
+    public static func dumpNeighbours() -> NetlinkRequest {
+        NetlinkRequest(
+            type: RtnetlinkMessageType.getNeighbour, flags: [.request, .dump], familyHeader: [UInt8](repeating: 0, count: 12))
     }
 }

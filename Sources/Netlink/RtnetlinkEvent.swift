@@ -8,6 +8,10 @@ public enum RtnetlinkEvent: Hashable, Sendable {
     case routeRemoved(Route)
     case ruleAdded(Rule)
     case ruleRemoved(Rule)
+    /// An ARP/ND entry created or changed state (`RTM_NEWNEIGH`).
+    case neighbourChanged(Neighbour)
+    /// An ARP/ND entry deleted (`RTM_DELNEIGH`): aged out, flushed or removed by hand.
+    case neighbourRemoved(Neighbour)
 
     /// Decodes an rtnetlink message, or returns nil for a type pathwatch does not follow.
     public init?(_ message: NetlinkMessage) throws(DecodeError) {
@@ -25,6 +29,12 @@ public enum RtnetlinkEvent: Hashable, Sendable {
             self = .routeRemoved(route)
         case RtnetlinkMessageType.newRule: self = .ruleAdded(try Rule(payload: p))
         case RtnetlinkMessageType.delRule: self = .ruleRemoved(try Rule(payload: p))
+        case RtnetlinkMessageType.newNeighbour:
+            guard let neighbour = try Neighbour.decodeIfIP(p) else { return nil }
+            self = .neighbourChanged(neighbour)
+        case RtnetlinkMessageType.delNeighbour:
+            guard let neighbour = try Neighbour.decodeIfIP(p) else { return nil }
+            self = .neighbourRemoved(neighbour)
         default: return nil
         }
     }

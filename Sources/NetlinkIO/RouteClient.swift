@@ -26,23 +26,6 @@ public final class RouteClient: Sendable {
         return answer
     }
 
-    /// The neighbour-table entry for `address` on `interface` (`ip neigh get`), or nil when the
-    /// kernel has none (ENOENT: nothing has tried to reach it lately).
-    public func neighbour(_ address: IPAddress, on interface: InterfaceIndex) throws(NetlinkError) -> Neighbour? {
-        var answer: Neighbour?
-        let operation = "neighbour lookup \(address) dev \(interface)"
-        do {
-            try socket.request(.getNeighbour(address, on: interface), operation) { message throws(NetlinkError) in
-                guard message.header.type == RtnetlinkMessageType.newNeighbour else { return }
-                answer = try decoding(operation) { () throws(DecodeError) in try Neighbour(payload: message.payload) }
-            }
-        } catch {
-            if case .kernel(let errno, _) = error.kind, errno.rawValue == 2 { return nil }  // ENOENT
-            throw error
-        }
-        return answer
-    }
-
     public func add(_ route: Route) throws(NetlinkError) {
         try socket.request(.addRoute(route), "add route \(route.destination) table \(route.table)") { _ throws(NetlinkError) in }
     }

@@ -62,6 +62,22 @@ public final class RtnetlinkDumper: Sendable {
         }
     }
 
+    /// Visits every ARP and ND entry without collecting them: the tables of a big node hold tens
+    /// of thousands, of which the model keeps a few. `restart` as for ``forEachRoute``.
+    public func forEachNeighbour(restart: () -> Void = {}, _ body: (Neighbour) -> Void) throws(NetlinkError) {
+        var first = true
+        try withRetries("dump neighbours (RTM_GETNEIGH)") { operation throws(NetlinkError) in
+            if !first { restart() }
+            first = false
+            try socket.request(.dumpNeighbours(), operation) { m throws(NetlinkError) in
+                guard m.header.type == RtnetlinkMessageType.newNeighbour else { return }
+                if let neighbour = try decoding(operation, { () throws(DecodeError) in try Neighbour.decodeIfIP(m.payload) }) {
+                    body(neighbour)
+                }
+            }
+        }
+    }
+
     public func rules() throws(NetlinkError) -> [Rule] {
         var all = try dump(.dumpRules(family: .inet), "dump IPv4 rules (RTM_GETRULE)") { m throws(DecodeError) in
             m.header.type == RtnetlinkMessageType.newRule ? try Rule(payload: m.payload) : nil

@@ -1,6 +1,7 @@
 import Netlink
 
-/// A subscription to link, address, route and rule changes, IPv4 and IPv6.
+/// A subscription to link, address, route and rule changes, IPv4 and IPv6 (or, with
+/// `groups: [.neighbour]`, to ARP/ND changes on a socket of their own).
 public final class RtnetlinkEventSocket: Sendable {
     public let socket: NetlinkSocket
 

@@ -40,6 +40,7 @@ public struct DetectionParts: Sendable {
         }
         subnetRouteCollector = SubnetRouteCollector(discovered: discovered)
         metrics.register(subnetRouteCollector)
+        metrics.register(NeighbourViewCollector(view: { [state] in state.read { $0.neighbours.summary } }))
     }
 
     /// The watchers and detectors; `configuration` gives the configuration in force (it changes
@@ -52,7 +53,8 @@ public struct DetectionParts: Sendable {
         var services: [any Service] = [
             RtnetlinkWatcher(
                 state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, conntrackSelector: conntrackSelector,
-                logger: logger)
+                logger: logger),
+            NeighbourWatcher(state: state, metrics: metrics, receiveBufferBytes: config.netlink.receiveBufferBytes, logger: logger),
         ]
         if let conntrack, let conntrackSelector {
             services.append(

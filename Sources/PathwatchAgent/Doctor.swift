@@ -57,7 +57,9 @@ public enum Doctor {
         }
         if !config.conntrack.enabled { notes.append("conntrack is disabled in the configuration: no hairpin or live-traffic detection") }
         if config.subnetRoutes.isEmpty, !config.discovery.metadata {
-            notes.append("no subnetRoutes configured: missing subnet routes are found only from live, unreplied traffic")
+            notes.append(
+                "no subnetRoutes configured: missing subnet routes are found only from live traffic (unreplied flows, unanswered neighbour entries)"
+            )
         }
         let findings = parts.findings.snapshot()
         let elapsed = Date().timeIntervalSince(started)

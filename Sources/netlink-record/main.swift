@@ -1,6 +1,6 @@
 // netlink-record: records raw netlink messages from this kernel as test fixtures.
 //
-//   netlink-record dump DIR          links, addresses, routes and rules, one file per dump
+//   netlink-record dump DIR          links, addresses, routes, rules and neighbours, one file per dump
 //   netlink-record events DIR SECS   rtnetlink change events for SECS seconds
 //   netlink-record sockdiag DIR      established TCP sockets with tcp_info, IPv4 and IPv6
 //
@@ -40,6 +40,7 @@ do {
         try write(try record(socket, .dumpRoutes(family: .inet6), "routes6"), to: "\(directory)/routes-ipv6.bin")
         try write(try record(socket, .dumpRules(family: .inet), "rules4"), to: "\(directory)/rules-ipv4.bin")
         try write(try record(socket, .dumpRules(family: .inet6), "rules6"), to: "\(directory)/rules-ipv6.bin")
+        try write(try record(socket, .dumpNeighbours(), "neighbours"), to: "\(directory)/neighbours.bin")
     case "events":
         let seconds = Double(arguments.count > 3 ? arguments[3] : "3") ?? 3
         let events = try RtnetlinkEventSocket(receiveBufferBytes: 1 << 20)

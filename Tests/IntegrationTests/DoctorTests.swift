@@ -57,4 +57,26 @@ struct DoctorTests {
             #expect(missingConfig.status == 2)
         }
     }
+
+    /// Issue 14: doctor explains the on-link half-fix found from the neighbour table with no
+    /// configuration and conntrack off. The FAILED entry is there before doctor starts, so this
+    /// also proves the neighbour dump at start-up (not only the subscription).
+    @Test func explainsAnOnLinkRouteFromTheNeighbourTable() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.inst1.ip("route", "add", "10.5.2.0/24", "dev", "net1", "proto", "static")
+            try lab.inst1.ip("neigh", "add", "10.5.2.10", "dev", "net1", "nud", "failed")
+            let config = FileManager.default.temporaryDirectory.appendingPathComponent("pathwatch-doctor-\(lab.inst1.name).yaml")
+            defer { try? FileManager.default.removeItem(at: config) }
+            try "conntrack:\n  enabled: false\n".write(to: config, atomically: true, encoding: .utf8)
+            let result = try doctor(lab.inst1, ["--config", config.path, "--duration", "3"])
+            #expect(result.status == 1, "output:\n\(result.output)")
+            #expect(result.output.contains("  route: 10.5.2.0/24 dev net1"), "output:\n\(result.output)")
+            #expect(result.output.contains("  fix: ip route replace 10.5.2.0/24 via 10.4.2.1 dev net1"))
+            #expect(
+                result.output.contains(
+                    "  why: The on-link route `10.5.2.0/24 dev net1` sends traffic for 10.5.2.10 out of net1 without a gateway"))
+            #expect(result.output.contains("unanswered neighbour entries"), "the note says where no-config findings come from")
+        }
+    }
 }

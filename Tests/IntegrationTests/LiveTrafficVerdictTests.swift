@@ -84,4 +84,34 @@ struct LiveTrafficVerdictTests {
             #expect(try eventually(within: 5, every: 0.25) { try agent.findings(kind: "missing_subnet_route").isEmpty }, "it clears")
         }
     }
+
+    /// Issue 14, the neighbour table's half of it: with conntrack off, the on-link half-fix is
+    /// still found, from the kernel's neighbour events alone (an ARP entry for 10.5.2.10 that
+    /// never resolves on net1, whose subnet is 10.4.2.0/24). Named within 15 s; cleared once the
+    /// route is right, although the FAILED entry lingers.
+    @Test func anOnLinkRouteIsFoundFromTheNeighbourTableWithoutConntrack() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.inst1.ip("route", "add", "10.5.2.0/24", "dev", "net1", "proto", "static")
+            try lab.inst2.ip("route", "add", "10.4.2.0/24", "via", "10.5.2.1", "dev", "net1")
+            let agent = try AgentProcess(in: lab.inst1, config: "conntrack:\n  enabled: false\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            let pinger = try BackgroundProcess(["ping", "-i", "0.2", "-I", "10.4.2.10", "10.5.2.10"], in: lab.inst1, name: "ping")
+            defer { pinger.stop() }
+            let started = Date()
+            #expect(
+                try eventually(within: 15, every: 0.25) {
+                    try agent.findings(kind: "missing_subnet_route").contains { finding in
+                        let evidence = finding["evidence"] as? [String: Any]
+                        return finding["key"] as? String == "on-link net1" && evidence?["addresses"] as? [String] == ["10.5.2.10"]
+                            && evidence?["lookup"] as? String
+                                == "ip route get 10.5.2.10 from 10.4.2.10: leaves by net1 on-link, without a gateway"
+                    }
+                }, "agent log:\n\(agent.log)")
+            print("on-link signature from the neighbour table named after \(Date().timeIntervalSince(started)) s")
+            try lab.inst1.ip("route", "replace", "10.5.2.0/24", "via", "10.4.2.1", "dev", "net1", "proto", "static")
+            #expect(try eventually(within: 3, every: 0.25) { try agent.findings(kind: "missing_subnet_route").isEmpty }, "it clears")
+        }
+    }
 }

@@ -37,6 +37,51 @@ struct OverrunTests {
         }
     }
 
+    /// The neighbour subscription has its own socket: 600 neighbour resolutions that fail while
+    /// the agent is paused overrun it (a FAILED transition is announced; an entry added by hand
+    /// as FAILED is not), and the re-dump of the neighbour tables, not of the routes, reconciles
+    /// the view with `ip neigh`. 600 stays under the kernel's default `gc_thresh3` (1024), which
+    /// is not namespaced and so is left alone.
+    @Test func aNeighbourBurstIsCountedAndReconciled() throws {
+        try withNamespaces(["nbovr", "peer"]) { nss in
+            let (node, peer) = (nss[0], nss[1])
+            try node.connect("net0", to: peer, "peer0", localAddress: "10.4.1.10/24", remoteAddress: "10.4.1.1/24")
+            try node.ip("addr", "add", "10.8.0.10/22", "dev", "net0")  // on-link, nobody home
+            let agent = try AgentProcess(in: node, config: "netlink:\n  receiveBufferBytes: 65536\nconntrack:\n  enabled: false\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            let unanswered = {
+                let failed = try node.exec(["ip", "neigh", "show", "nud", "failed"])
+                let incomplete = try node.exec(["ip", "neigh", "show", "nud", "incomplete"])
+                return (failed + "\n" + incomplete).split(separator: "\n").filter { !$0.isEmpty }.count
+            }
+            let resyncs = try agent.metrics().value("pathwatch_netlink_resyncs_total", ["source": "rtnetlink"]) ?? 0
+            agent.signal(SIGSTOP)
+            try node.exec([
+                "python3", "-c",
+                "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(600):\n    s.sendto(b'x', ('10.8.%d.%d' % (1 + i // 250, 1 + i % 250), 9))",
+            ])
+            Thread.sleep(forTimeInterval: 5)  // three probes a second apart, then FAILED: 600 events queued
+            agent.signal(SIGCONT)
+            #expect(
+                try eventually(within: 5, every: 0.2) {
+                    (try agent.metrics().value("pathwatch_netlink_overruns_total", ["source": "rtnetlink"]) ?? 0) >= 1
+                }, "600 neighbour events overrun a 64 KiB queue; log:\n\(agent.log)")
+            #expect(
+                try eventually(within: 10, every: 0.2) {
+                    let exported = try agent.metrics().value("pathwatch_neighbour_entries") ?? -1
+                    return Int(exported) == (try unanswered()) && exported > 0
+                },
+                "the view matches `ip neigh` after the re-dump: \(String(describing: try? agent.metrics().value("pathwatch_neighbour_entries"))) kept, \(String(describing: try? unanswered())) in the kernel"
+            )
+            #expect(
+                try agent.metrics().value("pathwatch_netlink_resyncs_total", ["source": "rtnetlink"]) == resyncs,
+                "a neighbour overrun re-dumps the neighbour tables only, not the routes")
+            try node.exec(["ip", "neigh", "flush", "dev", "net0"])
+            #expect(try eventually(within: 10, every: 0.2) { try agent.metrics().value("pathwatch_neighbour_entries") == 0 })
+        }
+    }
+
     @Test func aConntrackBurstIsCountedAndReconciled() throws {
         try withNamespace("ctovr") { ns in
             let agent = try AgentProcess(in: ns, config: "conntrack:\n  receiveBufferBytes: 65536\n")

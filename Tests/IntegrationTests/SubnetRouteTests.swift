@@ -86,7 +86,7 @@ struct SubnetRouteTests {
             let agent = try AgentProcess(in: lab.inst1, config: Self.config(peer: "10.5.2.0/24", autofix: "on"))
             defer { agent.stop() }
             try agent.waitUntilReady()
-            #expect(try eventually(within: 2) { try agent.metrics().value("pathwatch_route_repairs_total", ["result": "conflict"]) == 1 })
+            #expect(try eventually(within: 2) { try agent.metrics().value("pathwatch_route_repairs_total", ["result": "blocked"]) == 1 })
             let finding = try #require(try agent.findings(kind: "missing_subnet_route").first)
             #expect(((finding["remediation"] as? [String: Any])?["conflict"] as? String)?.contains("owned by protocol static") == true)
             Thread.sleep(forTimeInterval: 1)

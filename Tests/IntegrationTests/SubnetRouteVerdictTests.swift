@@ -38,7 +38,7 @@ struct SubnetRouteVerdictNamespaceTests {
                 try eventually(within: 3) { Self.lookup(try Self.finding(agent)).contains("leaves by net1 on-link, without a gateway") })
             let finding = try Self.finding(agent)
             #expect(Self.blockedBy(finding)["route"] as? String == "10.5.2.0/24 dev net1 proto static", "\(finding ?? [:])")
-            #expect(try agent.metrics().value("pathwatch_route_repairs_total", ["result": "conflict"]) == 1)
+            #expect(try agent.metrics().value("pathwatch_route_repairs_total", ["result": "blocked"]) == 1)
             Thread.sleep(forTimeInterval: 1)
             #expect(try SubnetLab.routeTable(lab.inst1) == before, "the foreign route is untouched")
             try lab.inst1.ip("route", "replace", "10.5.2.0/24", "via", "10.4.2.1", "dev", "net1", "proto", "static")
@@ -71,7 +71,7 @@ struct SubnetRouteVerdictNamespaceTests {
             let agent = try AgentProcess(in: lab.inst1, config: Self.config(["10.5.2.0/24"], autofix: "on"))
             defer { agent.stop() }
             try agent.waitUntilReady()
-            #expect(try eventually(within: 3) { try agent.metrics().value("pathwatch_route_repairs_total", ["result": "conflict"]) == 1 })
+            #expect(try eventually(within: 3) { try agent.metrics().value("pathwatch_route_repairs_total", ["result": "blocked"]) == 1 })
             let blocked = Self.blockedBy(try Self.finding(agent))
             #expect(blocked["metric"] as? Int == 100, "\(blocked)")
             Thread.sleep(forTimeInterval: 1)
@@ -97,6 +97,7 @@ struct SubnetRouteVerdictNamespaceTests {
             #expect(try eventually(within: 2) { try Self.finding(agent) == nil })
             #expect(try lab.inst1.ip("route", "show", "table", "main", "10.5.2.0/24") == foreign)
             #expect(try agent.metrics().value("pathwatch_route_repairs_total", ["result": "conflict"]) == 0)
+            #expect(try agent.metrics().value("pathwatch_route_repairs_total", ["result": "blocked"]) == 0)
         }
     }
 
@@ -199,6 +200,39 @@ struct SubnetRouteVerdictNamespaceTests {
             #expect(try Self.finding(agent) == nil, "no missing-route finding")
             try lab.router.ip("addr", "add", "10.4.2.1/24", "dev", "r1n1")
             #expect(try eventually(within: 8, every: 0.25) { try Self.finding(agent, "gateway net1 10.4.2.1") == nil }, "it clears")
+        }
+    }
+
+    /// Issue 14, a third interface: expectations on net1 and net2, only net2's broken. Only net2
+    /// is named; its repair leaves net1's routes exactly as they were.
+    @Test func withAThirdInterfaceOnlyTheBrokenOneIsNamedAndRepaired() throws {
+        try withNamespaces(["router", "inst1", "inst2"]) { nss in
+            let lab = try SubnetLab(nss)
+            try lab.addInst1ThirdInterface()
+            try lab.inst1.ip("route", "add", "10.5.2.0/24", "via", "10.4.2.1", "dev", "net1", "proto", "static")
+            let config =
+                "autofix: off\nconntrack:\n  enabled: false\nsubnetRoutes:\n  net1: [\"10.5.2.0/24\"]\n  net2: [\"10.5.1.0/24\"]\n"
+            let agent = try AgentProcess(in: lab.inst1, config: config)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try eventually(within: 3) { try Self.finding(agent, "net2 10.5.1.0/24") != nil }, "agent log:\n\(agent.log)")
+            #expect(Self.lookup(try Self.finding(agent, "net2 10.5.1.0/24")).hasSuffix("leaves by net0 via 10.4.1.1"))
+            #expect(try agent.findings(kind: "missing_subnet_route").count == 1, "only net2 is named")
+            let metrics = try agent.metrics()
+            #expect(
+                metrics.value("pathwatch_missing_subnet_route", ["interface": "net1", "destination": "10.5.2.0/24", "gateway": "10.4.2.1"])
+                    == 0)
+            #expect(
+                metrics.value("pathwatch_missing_subnet_route", ["interface": "net2", "destination": "10.5.1.0/24", "gateway": "10.4.3.1"])
+                    == 1)
+            let net1Before = try lab.inst1.ip("route", "show", "table", "all", "dev", "net1")
+            try agent.switchAutofix("on")
+            #expect(
+                try eventually(within: 3) { try lab.inst1.ip("route", "show", "10.5.1.0/24").contains("via 10.4.3.1 dev net2 proto 196") },
+                "agent log:\n\(agent.log)")
+            #expect(try eventually(within: 3) { try agent.findings(kind: "missing_subnet_route").isEmpty })
+            #expect(try lab.inst1.ip("route", "show", "table", "all", "dev", "net1") == net1Before, "net1's routes untouched")
+            #expect(SubnetLab.ping(from: lab.inst1, source: "10.4.3.10", to: "10.5.1.10"), "net2's traffic now works")
         }
     }
 }

@@ -9,6 +9,7 @@ struct MalformedInputTests {
     static let fixtures = [
         "rtnetlink/links.bin", "rtnetlink/addresses.bin", "rtnetlink/routes-ipv4.bin",
         "rtnetlink/routes-ipv6.bin", "rtnetlink/rules-ipv4.bin", "rtnetlink/rules-ipv6.bin", "rtnetlink/events.bin",
+        "rtnetlink/neighbours.bin",
     ]
 
     /// Decodes everything in `bytes`; returns how many messages decoded.

@@ -114,3 +114,26 @@ struct RtnetlinkFixtureTests {
         #expect(!events.contains { if case .routeRemoved(let r) = $0 { r.destination == IPPrefix("10.0.1.21/32") } else { false } })
     }
 }
+
+/// `neighbours.bin`: the neighbour dump of the fixture namespace (README), ARP and ND.
+@Suite("rtnetlink neighbour fixture")
+struct RtnetlinkNeighbourFixtureTests {
+    @Test func neighboursOfBothFamiliesWithTheirStates() throws {
+        let entries = try Fixture.events("rtnetlink/neighbours.bin").compactMap { event -> Neighbour? in
+            if case .neighbourChanged(let n) = event { return n }
+            return nil
+        }
+        let byAddress = Dictionary(entries.compactMap { n in n.address.map { ($0, n) } }, uniquingKeysWith: { a, _ in a })
+        let gateway = try #require(byAddress[IPAddress("10.4.1.1")!])
+        #expect(gateway.state == .permanent)
+        #expect(gateway.linkAddress == [0x02, 0, 0, 0, 0x01, 0x01])
+        #expect(byAddress[IPAddress("10.4.1.20")!]?.state == .stale)
+        let failed = try #require(byAddress[IPAddress("10.5.2.10")!])
+        #expect(failed.state == .failed)
+        #expect(failed.linkAddress == nil)
+        #expect(failed.interface == gateway.interface)
+        #expect(byAddress[IPAddress("fd00:4:1::1")!]?.state == .reachable)
+        #expect(byAddress[IPAddress("fd00:4:1::1")!]?.family == .inet6)
+        #expect(byAddress[IPAddress("fd00:4:1::30")!]?.state == .incomplete)
+    }
+}

@@ -74,6 +74,7 @@ struct MetricsExpositionTests {
         routeStatistics.missing[MissingRouteLabels(interface: "net1", destination: "10.5.2.0/24", gateway: "10.4.2.1")] = true
         subnetRoutes.publish(routeStatistics)
         metrics.register(subnetRoutes)
+        metrics.register(NeighbourViewCollector(view: { NeighbourView.Summary(entries: 2, droppedTotal: 1) }))
         populatePaths(metrics.paths)
         metrics.register(
             ConntrackSelectionCollector(

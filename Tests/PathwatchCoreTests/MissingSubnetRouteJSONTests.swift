@@ -114,4 +114,21 @@ struct MissingSubnetRouteJSONTests {
                 == "2 unreplied flow(s) from net1 (10.4.2.10) to 10.5.2.10 leave by net0 via 10.4.1.1, not by net1: the reply path is likely dropped (seen in live traffic)"
         )
     }
+
+    /// The on-link signature from the neighbour table (`on-link net1`), pinned as served.
+    @Test func theOnLinkNeighbourFindingEncodesAsServed() throws {
+        let candidate = OnLinkNeighbourScan.Candidate(
+            interface: "net1", interfaceIndex: InterfaceIndex(3), source: IPAddress("10.4.2.10")!, subnets: [IPPrefix("10.4.2.0/24")!],
+            address: IPAddress("10.5.2.10")!, state: .failed)
+        let report = OnLinkNeighbourReport([candidate], route: IPPrefix("10.5.2.0/24"))
+        #expect(report.key == "on-link net1")
+        #expect(
+            try Self.encode(report.evidence)
+                == #"{"addresses":["10.5.2.10"],"interface":"net1","lookup":"ip route get 10.5.2.10 from 10.4.2.10: leaves by net1 on-link, without a gateway","neighbourState":"FAILED","origin":"neighbour table","route":"10.5.2.0\/24 dev net1","subnets":["10.4.2.0\/24"],"unanswered":1}"#
+        )
+        #expect(
+            try Self.encode(report.remediation)
+                == #"{"commands":["ip route replace 10.5.2.0\/24 via 10.4.2.1 dev net1"],"config":"subnetRoutes:\n  net1: [\"<peer subnet containing 10.5.2.10>\"]","text":"The on-link route `10.5.2.0\/24 dev net1` sends traffic for 10.5.2.10 out of net1 without a gateway, but 10.5.2.10 is outside net1's subnets: nobody answers ARP for it, so every packet dies in the neighbour table. Replace it with a route via net1's subnet gateway, on both sides, and declare the peer subnet under subnetRoutes so pathwatch checks (and with auto-fix on, repairs) it."}"#
+        )
+    }
 }

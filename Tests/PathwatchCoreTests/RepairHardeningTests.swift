@@ -66,7 +66,8 @@ struct RepairHardeningTests {
         let events = lab.pass()
         lab.pass()
         #expect(lab.table.attempts.isEmpty, "nothing installed ahead of it")
-        #expect(lab.count(.conflict) == 1)
+        #expect(lab.count(.blocked) == 1)
+        #expect(lab.count(.conflict) == 0)
         #expect(RouteLab.findings(events).last?.remediation.conflict?.contains("owned by protocol static") == true)
         #expect(RouteLab.findings(events).last?.evidence.repairState == "conflict")
     }

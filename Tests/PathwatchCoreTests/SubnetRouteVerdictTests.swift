@@ -25,7 +25,8 @@ struct SubnetRouteVerdictTests {
         #expect(report?.remediation.blockedBy?.route == "10.5.2.0/24 dev net1 proto static")
         #expect(report?.remediation.text.contains("every packet dies in the neighbour table") == true)
         #expect(report?.remediation.text.contains("`ip route replace 10.5.2.0/24 via 10.4.2.1 dev net1`") == true)
-        #expect(lab.count(.conflict) == 1)
+        #expect(lab.count(.blocked) == 1, "main-table cannot replace a route it does not own")
+        #expect(lab.count(.conflict) == 0)
         #expect(lab.table.routes == before, "the foreign route stays byte for byte")
     }
 
@@ -46,6 +47,28 @@ struct SubnetRouteVerdictTests {
         #expect(report?.remediation.blockedBy?.type == "blackhole")
         #expect(report?.remediation.blockedBy?.route == "blackhole 10.5.2.0/24 proto static")
         #expect(lab.table.attempts.isEmpty)
+        // doctor's paragraph names the refusal, the route and what to do.
+        #expect(
+            report?.remediation.text.hasPrefix(
+                "The kernel refuses this traffic outright: a blackhole route `blackhole 10.5.2.0/24 proto static` covers 10.5.2.0/24")
+                == true,
+            "\(report?.remediation.text ?? "")")
+        #expect(report?.remediation.text.contains("`ip route replace 10.5.2.0/24 via 10.4.2.1 dev net1`") == true)
+    }
+
+    /// A wider unreachable route (not on the expectation's prefix, so not in the way of a
+    /// repair) is named from the lookup, and the paragraph says how to find it.
+    @Test func aWiderUnreachableRouteIsExplained() {
+        let lab = RouteLab()
+        lab.mode = .off
+        lab.table.routes.append(Route(destination: IPPrefix("10.5.0.0/16")!, protocolID: .static, type: .unreachable))
+        let report = RouteLab.findings(lab.pass()).last
+        #expect(report?.remediation.blockedBy == nil)
+        #expect(
+            report?.remediation.text.hasPrefix(
+                "The kernel refuses this traffic outright: an unreachable route (`ip route show match 10.5.2.1` names it) covers 10.5.2.0/24"
+            )
+                == true, "\(report?.remediation.text ?? "")")
     }
 
     @Test func policyRoutingFixesItAlongsideTheForeignRoute() {
@@ -56,12 +79,29 @@ struct SubnetRouteVerdictTests {
         lab.pass()
         #expect(lab.count(.success) == 1)
         #expect(lab.count(.conflict) == 0)
+        #expect(lab.count(.blocked) == 0)
         #expect(lab.route("10.5.2.0/24") == onLink, "untouched")
         #expect(
             lab.table.lookup(to: IPAddress("10.5.2.1")!, from: IPAddress("10.4.2.10")!)
                 == .route(
                     interface: RouteLab.net1.index, gateway: IPAddress("10.4.2.1"), table: RouteTable(rawValue: 10_003)))
         #expect(lab.pass().contains(.cleared(lab.expectation.id, stillExpected: true)))
+    }
+
+    /// A foreign route inside pathwatch's own policy table is a `conflict`, not `blocked`: the
+    /// two results stay disjoint, so a sum over `result` counts each episode once.
+    @Test func aForeignRouteInPathwatchsOwnTableIsAConflictNotBlocked() {
+        let lab = RouteLab()
+        lab.settings.strategy = .policyRouting
+        var squatter = Self.foreign(gateway: "10.4.2.99")
+        squatter.table = RouteTable(rawValue: 10_003)
+        lab.table.routes.append(squatter)
+        let report = RouteLab.findings(lab.pass()).last
+        lab.pass()
+        #expect(lab.count(.conflict) == 1)
+        #expect(lab.count(.blocked) == 0)
+        #expect(report?.remediation.blockedBy?.table == "10003")
+        #expect(lab.route("10.5.2.0/24", table: RouteTable(rawValue: 10_003)) == squatter, "untouched")
     }
 
     @Test func theFindingClearsWhenSomeoneElseFixesIt() {
@@ -97,7 +137,7 @@ struct SubnetRouteVerdictTests {
         let net1 = RouteLab.net1.index
         let gateway = IPAddress("10.4.2.1")!
         lab.table.neighbours[net1] = [gateway: .failed]
-        let failed = lab.reconciler.checkGateways(at: lab.now)
+        let failed = lab.checkGateways()
         guard case .gatewayUnanswered(let report, let opened)? = failed.first else {
             Issue.record("no gateway finding: \(failed)")
             return
@@ -110,22 +150,22 @@ struct SubnetRouteVerdictTests {
         lab.table.neighbours[net1] = [gateway: .incomplete]
         lab.advance(.seconds(1))
         #expect(
-            lab.reconciler.checkGateways(at: lab.now).first.map { if case .gatewayUnanswered(_, false) = $0 { true } else { false } }
+            lab.checkGateways().first.map { if case .gatewayUnanswered(_, false) = $0 { true } else { false } }
                 == true, "still unanswered")
         lab.table.neighbours[net1] = [gateway: .failed]
         #expect(
-            lab.reconciler.checkGateways(at: lab.now).first.map { if case .gatewayUnanswered(_, false) = $0 { true } else { false } }
+            lab.checkGateways().first.map { if case .gatewayUnanswered(_, false) = $0 { true } else { false } }
                 == true)
         lab.table.neighbours[net1] = [gateway: .reachable]
-        #expect(lab.reconciler.checkGateways(at: lab.now) == [.gatewayAnswers(report.id)])
+        #expect(lab.checkGateways() == [.gatewayAnswers(report.id)])
         // Resolution under way is not a failure until it has lasted the kernel's timeout.
         lab.table.neighbours[net1] = [gateway: .incomplete]
-        #expect(lab.reconciler.checkGateways(at: lab.now).isEmpty)
+        #expect(lab.checkGateways().isEmpty)
         lab.advance(.seconds(2))
-        #expect(lab.reconciler.checkGateways(at: lab.now).isEmpty)
+        #expect(lab.checkGateways().isEmpty)
         lab.advance(.seconds(1))
         #expect(
-            lab.reconciler.checkGateways(at: lab.now).first.map { if case .gatewayUnanswered(_, true) = $0 { true } else { false } } == true
+            lab.checkGateways().first.map { if case .gatewayUnanswered(_, true) = $0 { true } else { false } } == true
         )
     }
 
@@ -133,7 +173,7 @@ struct SubnetRouteVerdictTests {
         let lab = RouteLab()
         lab.pass()
         lab.table.neighbours[RouteLab.net1.index] = [IPAddress("10.4.2.1")!: .failed]
-        _ = lab.reconciler.checkGateways(at: lab.now)
+        _ = lab.checkGateways()
         lab.subnetRoutes = [:]
         let events = lab.pass()
         #expect(events.contains { if case .gatewayAnswers = $0 { true } else { false } })

@@ -27,6 +27,18 @@ public final class LiveNodeState: Sendable {
         return changed
     }
 
+    /// Applies one ARP/ND entry without notifying change listeners: neighbour entries churn on a
+    /// busy node, and their only readers look at the view on their own tick.
+    @discardableResult
+    public func applyNeighbour(_ neighbour: Neighbour, removed: Bool) -> NeighbourView.Outcome {
+        state.withLock { $0.applyNeighbour(neighbour, removed: removed) }
+    }
+
+    /// Puts in a neighbour view built from a dump; notifies nobody either.
+    public func replaceNeighbours(_ view: NeighbourView) {
+        state.withLock { $0.replaceNeighbours(view) }
+    }
+
     /// Replaces parts of the model after a dump; notifies change listeners.
     public func update(_ body: (inout NodeState) -> Void) {
         state.withLock { body(&$0) }

@@ -15,25 +15,10 @@ final class KernelRouteTable: RouteTableClient {
             return .route(interface: route.outputInterface, gateway: route.gateway, table: route.table)
         } catch {
             if case .kernel(let errno, let message) = error.kind {
-                return .unreachable(Self.refusal(errno.rawValue, message ?? "\(errno)"))
+                return .refused(errno: errno.rawValue, message: message ?? "\(errno)")
             }
             return .unreachable("\(error)")
         }
-    }
-
-    /// The route type behind a lookup refusal: the kernel answers a `blackhole`, `unreachable`
-    /// or `prohibit` route with an errno, not a route, so the finding names it from that.
-    static func refusal(_ errno: Int32, _ text: String) -> String {
-        switch errno {
-        case 22: "a blackhole route (\(text))"
-        case 113: "an unreachable route (\(text))"
-        case 13: "a prohibit route (\(text))"
-        default: text
-        }
-    }
-
-    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? {
-        (try? client.neighbour(address, on: interface))??.state
     }
 
     func apply(_ change: RouteChange) throws(RouteChangeRefusal) {

@@ -20,7 +20,7 @@ public final class SubnetRouteCollector: ScrapeCollector {
         let discovery = discovered.status
         page.counter(
             "pathwatch_route_repairs_total",
-            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, flapping, cleaned_up.",
+            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, blocked, flapping, cleaned_up.",
             samples: RouteRepairResult.allCases.map { ([("result", $0.rawValue)], UInt64(stats.repairs[$0] ?? 0)) })
         page.counter(
             "pathwatch_route_repairs_removed_total",

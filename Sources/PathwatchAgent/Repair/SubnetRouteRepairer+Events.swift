@@ -4,6 +4,29 @@ import Netlink
 import PathwatchCore
 
 extension SubnetRouteRepairer {
+    /// The on-link signature from the neighbour table: one finding per interface, closed when
+    /// the lookup no longer leaves on-link (whoever fixed it).
+    func report(_ tick: (reports: [OnLinkNeighbourReport], cleared: [String])) {
+        for report in tick.reports {
+            let new = findings.report(
+                kind: .missingSubnetRoute, key: report.key, summary: report.summary, evidence: report.evidence,
+                remediation: report.remediation, at: Date(), occurrences: report.opened ? 1 : 0)
+            if new {
+                logger.warning(
+                    "addresses outside the interface's subnets do not answer ARP/ND: an on-link route to another subnet",
+                    metadata: [
+                        "interface": "\(report.evidence.interface)", "first": "\(report.evidence.addresses.first ?? "")",
+                        "unanswered": "\(report.evidence.unanswered)",
+                    ])
+            }
+        }
+        for interface in tick.cleared {
+            if findings.clear(kind: .missingSubnetRoute, key: OnLinkNeighbourScan.key(interface)) != nil {
+                logger.notice("the on-link route to another subnet is gone; finding closed", metadata: ["interface": "\(interface)"])
+            }
+        }
+    }
+
     /// One evaluation's outcome as findings and log lines; every kernel change is an `audit:`
     /// line, every state change of a repair one line (not one per evaluation).
     func handle(_ event: SubnetRouteEvent, names: [InterfaceIndex: String]) {

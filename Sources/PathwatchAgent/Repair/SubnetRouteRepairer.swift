@@ -52,6 +52,7 @@ public final class SubnetRouteRepairer: Service {
         var lastEvaluation: ContinuousClock.Instant?
         var lastScan = clock.now
         var lastGatewayCheck: ContinuousClock.Instant?
+        var onLink = OnLinkNeighbourScan()
         while !thread.isStopping {
             // A change, the end of a repair's backoff or a minute of quiet triggers an evaluation;
             // the wait is a second (the gateways' neighbour check), and a stop ends it at once
@@ -68,9 +69,17 @@ public final class SubnetRouteRepairer: Service {
                 evaluate(table, &reconciler, now: clock.now)
                 lastEvaluation = clock.now
             }
-            // Neighbour states change without a route event: ask about the gateways every second.
+            // Neighbour states change without a route event: read the model's neighbour view (no
+            // syscall) for the gateways and the on-link signature every second.
             if lastGatewayCheck.map({ clock.now - $0 >= .seconds(1) }) ?? true {
-                for event in reconciler.checkGateways(at: clock.now) { handle(event, names: [:]) }
+                let (neighbours, candidates) = state.read { ($0.neighbours, OnLinkNeighbourScan.candidates(in: $0)) }
+                for event in reconciler.checkGateways(at: clock.now, neighbours: neighbours) { handle(event, names: [:]) }
+                report(
+                    onLink.tick(candidates, at: clock.now) {
+                        table.lookup(to: $0, from: $1)
+                    } onLinkRoute: { [state] candidate in
+                        state.read { OnLinkNeighbourScan.onLinkRoute(for: candidate, in: $0) }
+                    })
                 lastGatewayCheck = clock.now
             }
             let scanInterval = configuration().liveTrafficScanSeconds
@@ -98,7 +107,8 @@ public final class SubnetRouteRepairer: Service {
         let context = SubnetRouteReconciler<KernelRouteTable>.Context(
             settings: config.repair, names: names,
             sourcesSettled: discovered.status.isSettled(enabled: config.discovery.metadata, at: now),
-            mode: { [autofix] in autofix.current }, likelyCause: { RouteManagerDetector.likelyCause() }, now: now)
+            mode: { [autofix] in autofix.current }, likelyCause: { RouteManagerDetector.likelyCause() }, now: now,
+            neighbours: state.read { $0.neighbours })
         let events = reconciler.evaluate(plan, context)
         for event in events { handle(event, names: names) }
         collector.publish(reconciler.engine.statistics)

@@ -110,7 +110,13 @@ public final class RtnetlinkWatcher: Service {
                 family: family, restart: { fresh.removeRoutes(family: family) }, { route in fresh.apply(.routeAdded(route)) })
         }
         let routeCount = fresh.routes.count
-        state.update { $0 = fresh }
+        // The neighbour view is the neighbour watcher's, rebuilt by its own dumps: keep it.
+        let rebuilt = fresh
+        state.update { model in
+            let neighbours = model.neighbours
+            model = rebuilt
+            model.replaceNeighbours(neighbours)
+        }
         conntrackSelector?.refresh(from: state)
         metrics.countResync(.rtnetlink)
         logger.info(

@@ -14,6 +14,8 @@ public struct NodeState: Sendable {
     /// `Route` values.
     public private(set) var routes = RouteStore()
     public private(set) var rules: Set<Rule> = []
+    /// Unanswered ARP/ND entries only, bounded (``NeighbourView``).
+    public private(set) var neighbours = NeighbourView()
     /// Host routes (/32, /128) to container interfaces: pod addresses hosted on this node.
     public private(set) var containerEndpoints: [Route.Key: IPAddress] = [:]
     private var endpointCounts: [IPAddress: Int] = [:]
@@ -32,6 +34,7 @@ public struct NodeState: Sendable {
             return old != link
         case .linkRemoved(let link):
             guard links.removeValue(forKey: link.index) != nil else { return false }
+            neighbours.removeAll(on: link.index)
             return true
         case .addressAdded(let address):
             let old = addresses.updateValue(address, forKey: address.key)
@@ -66,7 +69,25 @@ public struct NodeState: Sendable {
             return rules.insert(rule).inserted
         case .ruleRemoved(let rule):
             return rules.remove(rule) != nil
+        case .neighbourChanged(let neighbour):
+            return neighbours.apply(neighbour, removed: false) == .changed
+        case .neighbourRemoved(let neighbour):
+            return neighbours.apply(neighbour, removed: true) == .changed
         }
+    }
+
+    /// Applies one neighbour entry and says whether it was kept, for the dropped-entries count.
+    @discardableResult
+    public mutating func applyNeighbour(_ neighbour: Neighbour, removed: Bool = false) -> NeighbourView.Outcome {
+        neighbours.apply(neighbour, removed: removed)
+    }
+
+    /// Puts in a neighbour view built from a dump, or keeps it across a rebuild of the rest;
+    /// the dropped-entries count adds up across both.
+    public mutating func replaceNeighbours(_ view: NeighbourView) {
+        let dropped = neighbours.droppedTotal + view.droppedTotal
+        neighbours = view
+        neighbours.droppedTotal = dropped
     }
 
     /// Replaces the whole model with a fresh dump.

@@ -22,6 +22,12 @@ extension MissingSubnetRouteReport {
             return
                 "The traffic leaves by \(e.interface) via \(gateway), not via the subnet gateway \(e.gateway). If \(gateway) is a router that forwards it, declare it under subnetGateways; otherwise `\(wanted)`, \(mirrored)."
         }
+        if let kind = item.lookup?.refusingRoute {
+            let route =
+                item.conflict.map { "`\(BlockingRoute($0.route, names: names).route)`" } ?? "(`ip route show match \(e.probe)` names it)"
+            return
+                "The kernel refuses this traffic outright: \(kind) \(route) covers \(e.destination), so packets from \(e.interface) are dropped on the node before any interface is tried. If nothing needs that route (a leftover from maintenance or a deny list), remove it; then route the peer via the subnet gateway, \(mirrored): `\(wanted)`, \(policy)."
+        }
         if let conflict = item.conflict {
             return
                 "A route pathwatch does not own (`\(BlockingRoute(conflict.route, names: names).route)`) is in the way, and pathwatch never changes or out-ranks someone else's route. Replace it by hand, \(mirrored): `\(wanted)`, \(policy)."

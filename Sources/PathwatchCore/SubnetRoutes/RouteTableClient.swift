@@ -13,9 +13,6 @@ public protocol RouteTableClient: AnyObject {
     /// Makes one change (routes and rules are added create-exclusive, deleted by exact match
     /// including protocol 196).
     func apply(_ change: RouteChange) throws(RouteChangeRefusal)
-    /// The neighbour-table state of `address` on `interface` (`ip neigh get`), nil when there is
-    /// no entry or it cannot be read.
-    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState?
 }
 
 /// Why the kernel refused a change; `errno` lets callers compare refusals without text.

@@ -81,7 +81,9 @@ public struct SubnetRouteEngine: Sendable {
         case .on:
             if let conflict = item.conflict {
                 if once(.conflict(conflict), e.id) {
-                    count(.conflict)
+                    // A foreign main-table route can only be replaced, which pathwatch never does;
+                    // one in pathwatch's own table is someone else writing where it should not.
+                    count(conflict.route.table == .main ? .blocked : .conflict)
                     events.append(.conflict(e, conflict))
                 }
                 return (.report(.conflict(conflict)), events)

@@ -22,11 +22,15 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
         public var mode: () -> AutofixMode
         public var likelyCause: () -> String
         public var now: ContinuousClock.Instant
+        /// The model's unanswered neighbour entries, for the gateways' check at the end of a pass.
+        public var neighbours: NeighbourView
 
         public init(
             settings: AgentConfig.RepairSettings, names: [InterfaceIndex: String], sourcesSettled: Bool,
-            mode: @escaping () -> AutofixMode, likelyCause: @escaping () -> String, now: ContinuousClock.Instant
+            mode: @escaping () -> AutofixMode, likelyCause: @escaping () -> String, now: ContinuousClock.Instant,
+            neighbours: NeighbourView
         ) {
+            self.neighbours = neighbours
             self.settings = settings
             self.names = names
             self.sourcesSettled = sourcesSettled
@@ -79,16 +83,16 @@ public struct SubnetRouteReconciler<Client: RouteTableClient> {
         }
         if mode == .on, !pass.stopped { cleanUp(plan.cleanup, context, &events) }
         events += engine.finish(current: Set(plan.items.map(\.expectation.id)))
-        return events + checkGateways(at: context.now)
+        return events + checkGateways(at: context.now, neighbours: context.neighbours)
     }
 
-    /// Asks the neighbour table about every gateway a holding expectation routes through. Cheap
-    /// (one `RTM_GETNEIGH` per gateway, never a dump), so the agent runs it every second between
-    /// evaluations: neighbour states change without any route event.
-    public mutating func checkGateways(at now: ContinuousClock.Instant) -> [SubnetRouteEvent] {
+    /// Reads the model's neighbour view for every gateway a holding expectation routes through.
+    /// No syscall (the view follows the kernel's neighbour events), so the agent runs it every
+    /// second between evaluations: neighbour states change without any route event.
+    public mutating func checkGateways(at now: ContinuousClock.Instant, neighbours: NeighbourView) -> [SubnetRouteEvent] {
         var events: [SubnetRouteEvent] = []
         for id in engine.gatewaysInUse.keys.sorted(by: { $0.description < $1.description }) {
-            if let event = engine.observe(id, state: client.neighbour(of: id.gateway, on: id.interfaceIndex), at: now) {
+            if let event = engine.observe(id, state: neighbours.state(of: id.gateway, on: id.interfaceIndex), at: now) {
                 events.append(event)
             }
         }

@@ -6,6 +6,7 @@ import Foundation
 ///
 ///     inst1: net0 10.4.1.10/24 (default via 10.4.1.1), net1 10.4.2.10/24   [fd00:4:2::10/64]
 ///     inst2: net0 10.5.1.10/24 (default via 10.5.1.1), net1 10.5.2.10/24   [fd00:5:2::10/64]
+///     (optionally inst1: net2 10.4.3.10/24, ``addInst1ThirdInterface()``)
 struct SubnetLab {
     let router: Namespace
     let inst1: Namespace
@@ -49,6 +50,13 @@ struct SubnetLab {
     /// Adds inst1's second interface, as a cloud attaches a second network interface.
     func hotPlugInst1SecondInterface(ipv6: Bool = false) throws {
         try attach(inst1, "net1", "r1n1", "10.4.2", v6: ipv6 ? "fd00:4:2" : nil)
+    }
+
+    /// A third interface on inst1, `net2` 10.4.3.10/24 with its gateway 10.4.3.1 on the router,
+    /// behind the same source check as the others.
+    func addInst1ThirdInterface() throws {
+        try attach(inst1, "net2", "r1n2", "10.4.3", v6: nil)
+        try router.exec(["nft", "add", "rule", "inet", "srcdst", "forward", "iifname", "r1n2", "ip", "saddr", "!=", "10.4.3.0/24", "drop"])
     }
 
     private func attach(_ instance: Namespace, _ name: String, _ routerSide: String, _ subnet: String, v6: String?) throws {

@@ -40,15 +40,24 @@ final class FakeRouteTable: RouteTableClient {
             else { continue }
             switch best.type {
             case .unicast: return .route(interface: best.outputInterface, gateway: best.gateway, table: best.table)
-            case .blackhole: return .unreachable("Invalid argument")
-            case .prohibit: return .unreachable("Permission denied")
-            default: return .unreachable("No route to host")
+            case .blackhole: return .refused(errno: 22, message: "Invalid argument")
+            case .prohibit: return .refused(errno: 13, message: "Permission denied")
+            default: return .refused(errno: 113, message: "No route to host")
             }
         }
         return .unreachable("Network is unreachable")
     }
 
-    func neighbour(of address: IPAddress, on interface: InterfaceIndex) -> NeighbourState? { neighbours[interface]?[address] }
+    /// The model's view of ``neighbours``, as the neighbour watcher would build it.
+    func neighbourView() -> NeighbourView {
+        var view = NeighbourView()
+        for (interface, entries) in neighbours {
+            for (address, state) in entries {
+                view.apply(Neighbour(family: address.family, interface: interface, state: state, address: address), removed: false)
+            }
+        }
+        return view
+    }
 
     func apply(_ change: RouteChange) throws(RouteChangeRefusal) {
         attempts.append(change)
@@ -129,13 +138,16 @@ final class RouteLab {
         let plan = SubnetRoutePlanner.plan(expectations: expectations, lookups: lookups, state: state, settings: settings)
         let context = SubnetRouteReconciler<FakeRouteTable>.Context(
             settings: settings, names: state.links.mapValues(\.name), sourcesSettled: sourcesSettled, mode: { [unowned self] in self.mode },
-            likelyCause: { "a test removes it" }, now: now)
+            likelyCause: { "a test removes it" }, now: now, neighbours: table.neighbourView())
         let new = reconciler.evaluate(plan, context)
         events += new
         return new
     }
 
     func advance(_ duration: Duration) { now = now + duration }
+
+    /// The repairer's once-a-second gateway check, over the model's neighbour view.
+    func checkGateways() -> [SubnetRouteEvent] { reconciler.checkGateways(at: now, neighbours: table.neighbourView()) }
 
     var statistics: SubnetRouteStatistics { reconciler.engine.statistics }
     func count(_ result: RouteRepairResult) -> Int { statistics.repairs[result] ?? 0 }
