@@ -26,7 +26,9 @@ public struct KernelTCPCounters: Sendable, Hashable {
     /// Reads the counters from the text of `/proc/net/snmp` and `/proc/net/netstat`; a counter
     /// a kernel does not have stays nil.
     public init(snmp: String, netstat: String) {
-        let table = ProcNetTable.parse(snmp).merging(ProcNetTable.parse(netstat)) { first, _ in first }
+        let table = ProcNetTable.parse(snmp, keeping: Self.read).merging(ProcNetTable.parse(netstat, keeping: Self.read)) { first, _ in
+            first
+        }
         retransmittedSegments = table["Tcp"]?["RetransSegs"]
         lostRetransmits = table["TcpExt"]?["TCPLostRetransmit"]
         sackRecoveryFailures = table["TcpExt"]?["TCPSackRecoveryFail"]
@@ -37,6 +39,12 @@ public struct KernelTCPCounters: Sendable, Hashable {
         dsackOutOfOrderSent = table["TcpExt"]?["TCPDSACKOfoSent"]
         outOfOrderQueued = table["TcpExt"]?["TCPOFOQueue"]
     }
+
+    /// The counters read, by table (`ProcNetTable.parse(_:keeping:)`).
+    static let read: [String: Set<String>] = [
+        "Tcp": ["RetransSegs"], "Ip": ["OutNoRoutes"], "IpExt": ["InNoRoutes"],
+        "TcpExt": ["TCPLostRetransmit", "TCPSackRecoveryFail", "TCPSynRetrans", "TCPDSACKOldSent", "TCPDSACKOfoSent", "TCPOFOQueue"],
+    ]
 
     /// Name (as the kernel spells it), and value, of every counter read.
     public var named: [(name: String, value: Int64)] {
@@ -52,9 +60,14 @@ public struct KernelTCPCounters: Sendable, Hashable {
 /// The format shared by `/proc/net/snmp` and `/proc/net/netstat`: pairs of lines with the same
 /// `Prefix:`, the first naming the columns, the second holding the values.
 public enum ProcNetTable {
-    /// `table["TcpExt"]["TCPLostRetransmit"]`. Lines that do not pair up (a truncated read, a
-    /// header without values, a value that is not a number) are skipped, never guessed at.
-    public static func parse(_ text: String) -> [String: [String: Int64]] {
+    /// `table["TcpExt"]["TCPLostRetransmit"]`. The first line of each pair names the columns,
+    /// the second holds the values; a pair that does not match up (a truncated read, a header
+    /// without values, a value that is not a number) is skipped, never guessed at.
+    ///
+    /// `keeping` names the counters wanted, by table: other tables' lines are not even split,
+    /// other columns not converted (the path sampler reads 9 of the ~400 counters every sample,
+    /// and parsing them all was a good part of an idle agent's CPU). nil keeps everything.
+    public static func parse(_ text: String, keeping wanted: [String: Set<String>]? = nil) -> [String: [String: Int64]] {
         var result: [String: [String: Int64]] = [:]
         var pendingPrefix: Substring?
         var pendingNames: [Substring] = []
@@ -64,22 +77,36 @@ public enum ProcNetTable {
                 continue
             }
             let prefix = line[..<colon]
+            var keep: Set<String>?
+            if let wanted {
+                guard let names = wanted[String(prefix)] else {
+                    pendingPrefix = nil  // A table nobody asked for.
+                    continue
+                }
+                keep = names
+            }
             let fields = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)
-            let isHeader = fields.contains { Int64($0) == nil }
-            if isHeader {
+            guard pendingPrefix == prefix else {
                 pendingPrefix = prefix
                 pendingNames = fields
                 continue
             }
-            guard pendingPrefix == prefix, fields.count == pendingNames.count else {
-                pendingPrefix = nil
-                continue
-            }
-            var values = result[String(prefix)] ?? [:]
-            for (name, value) in zip(pendingNames, fields) { values[String(name)] = Int64(value) }
-            result[String(prefix)] = values
             pendingPrefix = nil
+            guard fields.count == pendingNames.count, let values = values(pendingNames, fields, keep) else { continue }
+            result[String(prefix), default: [:]].merge(values) { _, new in new }
         }
         return result
+    }
+
+    /// The kept columns of one value line, or nil if one of them is not a number.
+    private static func values(_ names: [Substring], _ fields: [Substring], _ keep: Set<String>?) -> [String: Int64]? {
+        var values: [String: Int64] = [:]
+        for (name, field) in zip(names, fields) {
+            let name = String(name)
+            if let keep, !keep.contains(name) { continue }
+            guard let value = Int64(field) else { return nil }
+            values[name] = value
+        }
+        return values
     }
 }
