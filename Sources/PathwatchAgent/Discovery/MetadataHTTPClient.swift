@@ -20,6 +20,9 @@ final class MetadataHTTPClient: Sendable {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.httpVersion = .http1Only
         configuration.proxy = nil
+        // A refused connection is an answer ("unreachable", logged once), not something to retry
+        // until the deadline turns it into a timeout: discovery has its own backoff.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
     }
 

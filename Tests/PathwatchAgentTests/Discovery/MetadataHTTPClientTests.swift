@@ -81,6 +81,15 @@ struct MetadataHTTPClientTests {
         }
     }
 
+    /// Refused is unreachable at once, not retried into a timeout (discovery logs the state once).
+    @Test func aRefusedConnectionIsUnreachableAtOnce() async throws {
+        var port = 0
+        try await Self.withServer(nil) { port = $0 }
+        let start = ContinuousClock.now
+        #expect(await get(port, timeout: 2).failureReason == .unreachable)
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+
     @Test func aNameIsRefusedWithoutAsking() async {
         #expect(await get(80, host: "localhost").failureReason == .unreachable)
     }
