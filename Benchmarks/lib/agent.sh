@@ -76,8 +76,14 @@ EOF
 }
 
 # pw_build: the release agent (and pathwatch-bench), scratch path .build-bench as the other
-# benchmarks use, so an incremental build is all it costs after the first time.
+# benchmarks use, so an incremental build is all it costs after the first time. PATHWATCH=FILE
+# uses an agent built already instead (e.g. .build/debug/pathwatch: bytes and behaviour are the
+# same, CPU figures are not release figures) and builds nothing.
 pw_build() {
+    if [ -n "${PATHWATCH:-}" ]; then
+        PW_AGENT=$(realpath "$PATHWATCH")
+        return 0
+    fi
     echo "building pathwatch and pathwatch-bench (release, scratch path .build-bench)..." >&2
     swift build -c release --scratch-path .build-bench --product pathwatch >&2
     swift build -c release --scratch-path .build-bench --product pathwatch-bench >&2

@@ -11,7 +11,6 @@ final class AgentEndpoint: HTTPEndpointHandler {
     private let findings: FindingsRegistry
     private let linkStatistics: LinkStatisticsCollector
     private let conntrackStatistics: ConntrackStatisticsCollector?
-    private let httpStatistics: @Sendable () -> HTTPServerStatistics.Snapshot?
     private let selfSourcedSynMode: @Sendable () -> SelfSourcedSynMode
     private let logger: Logger
 
@@ -27,8 +26,9 @@ final class AgentEndpoint: HTTPEndpointHandler {
         self.findings = findings
         self.linkStatistics = LinkStatisticsCollector(state: state)
         self.conntrackStatistics = conntrack == nil ? nil : ConntrackStatisticsCollector()
-        self.httpStatistics = httpStatistics
         self.logger = logger
+        metrics.register(ModelCollector { [state] in state.read { ModelReading($0, ready: state.isReady) } })
+        metrics.register(HTTPCollector(read: httpStatistics))
     }
 
     func metrics() async -> HTTPResponseBody {
@@ -37,23 +37,11 @@ final class AgentEndpoint: HTTPEndpointHandler {
         }
         if let conntrack, let conntrackStatistics {
             switch await conntrackStatistics.read() {
-            case .success(let statistics):
-                metrics.setConntrackStatistics(statistics.total.exported)
-                if let global = statistics.global {
-                    metrics.setConntrackTable(entries: Int(global.entries), max: Int(global.maxEntries))
-                    metrics.setConntrackFlows(Int(global.entries))
-                    metrics.setConntrackActive(global.entries > 0 || conntrack.kernelHasFlows)
-                } else {
-                    metrics.setConntrackActive(conntrack.kernelHasFlows)
-                }
-            case .failure(let error):
-                logger.warning("could not read conntrack statistics", metadata: ["error": "\(error)"])
+            case .success(let statistics): metrics.conntrack.record(statistics, kernelHasFlows: conntrack.kernelHasFlows)
+            case .failure(let error): logger.warning("could not read conntrack statistics", metadata: ["error": "\(error)"])
             }
         }
-        state.read { metrics.refresh(from: $0) }
-        metrics.setReady(state.isReady)
         metrics.setFindingCounts(findings.snapshot())
-        if let snapshot = httpStatistics() { metrics.setHTTPStatistics(snapshot) }
         return HTTPResponseBody(
             status: .ok, contentType: HTTPResponseBody.prometheusContentType, body: metrics.exposition(), compressible: true)
     }

@@ -36,20 +36,18 @@ struct MetricsExpositionTests {
                     destination: IPPrefix("0.0.0.0/0")!, nextHops: [NextHop(gateway: IPAddress("10.0.1.1"), interface: InterfaceIndex(2))]))
         )
         state.apply(.ruleAdded(Rule(family: .inet6, priority: 0, table: .local)))
-        metrics.refresh(from: state)
-        metrics.setReady(true)
+        let model = ModelReading(state, ready: true)
+        metrics.register(ModelCollector { model })
         metrics.countOverrun(.rtnetlink)
         metrics.countResync(.rtnetlink)
         metrics.countConntrackEvent(.new, by: 3)
         metrics.countConfigReload(success: true)
-        metrics.setConntrackTable(entries: 3, max: 262_144)
-        metrics.setConntrackActive(true)
-        metrics.setConntrackFlows(3)
         var cpu = ConntrackCPUStatistics()
         cpu.found = 5
         cpu.insertFailed = 1
-        metrics.setConntrackStatistics(cpu.exported)
-        metrics.setHTTPStatistics(HTTPServerStatistics.Snapshot())
+        metrics.conntrack.record(
+            ConntrackStatistics(perCPU: [cpu], global: ConntrackGlobalStatistics(entries: 3, maxEntries: 262_144)), kernelHasFlows: false)
+        metrics.register(HTTPCollector { HTTPServerStatistics.Snapshot() })
         metrics.setFindingCounts([])
         metrics.findingCauses.set([
             Finding(kind: .hairpin, key: "10.0.9.9:80", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
@@ -189,32 +187,34 @@ struct MetricsExpositionTests {
         #expect(documented.subtracting(served).isEmpty, "in docs/metrics.md but not served: \(documented.subtracting(served).sorted())")
     }
 
-    @Test func aRemovedInterfaceLosesItsSeries() {
+    /// A page served from the model as it is now, read at scrape time like the agent does.
+    static func page(of state: borrowing NodeState) -> String {
         let metrics = AgentMetrics(version: "t", commit: "t")
-        var state = NodeState()
-        state.apply(.linkChanged(Link(index: InterfaceIndex(7), name: "veth7", flags: [.up], operState: .up, statistics: LinkStatistics())))
-        metrics.refresh(from: state)
-        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("interface=\"veth7\""))
-        state.apply(.linkRemoved(Link(index: InterfaceIndex(7), name: "veth7")))
-        metrics.refresh(from: state)
-        #expect(!String(decoding: metrics.exposition(), as: UTF8.self).contains("veth7"))
+        let model = ModelReading(state, ready: true)
+        metrics.register(ModelCollector { model })
+        return String(decoding: metrics.exposition(), as: UTF8.self)
     }
 
+    @Test func aRemovedInterfaceLosesItsSeries() {
+        var state = NodeState()
+        state.apply(.linkChanged(Link(index: InterfaceIndex(7), name: "veth7", flags: [.up], operState: .up, statistics: LinkStatistics())))
+        #expect(Self.page(of: state).contains("interface=\"veth7\""))
+        state.apply(.linkRemoved(Link(index: InterfaceIndex(7), name: "veth7")))
+        #expect(!Self.page(of: state).contains("veth7"))
+    }
+
+    /// The kernel's value is served as it is: after a recreated interface restarts its counters,
+    /// the page shows the new, lower value, which `rate()` reads as a counter reset.
     @Test func aKernelCounterThatGoesBackwardsRestarts() {
-        let metrics = AgentMetrics(version: "t", commit: "t")
         var state = NodeState()
         var stats = LinkStatistics()
         stats.rxBytes = 500
-        let link = Link(index: InterfaceIndex(3), name: "eth1", statistics: stats)
-        state.apply(.linkChanged(link))
-        metrics.refresh(from: state)
+        state.apply(.linkChanged(Link(index: InterfaceIndex(3), name: "eth1", statistics: stats)))
         stats.rxBytes = 800
         state.updateStatistics(of: Link(index: InterfaceIndex(3), name: "eth1", statistics: stats))
-        metrics.refresh(from: state)
-        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 800"))
+        #expect(Self.page(of: state).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 800"))
         stats.rxBytes = 40  // the interface was recreated
         state.updateStatistics(of: Link(index: InterfaceIndex(3), name: "eth1", statistics: stats))
-        metrics.refresh(from: state)
-        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 40"))
+        #expect(Self.page(of: state).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 40"))
     }
 }

@@ -60,52 +60,6 @@ struct MetadataParserTests {
     }
 }
 
-@Suite("Metadata HTTP response parser")
-struct MetadataHTTPResponseTests {
-    func parse(_ text: String, max: Int = 1024) throws(MetadataError) -> HTTPResponse {
-        try HTTPResponse.parse(Array(text.utf8), maxBodyBytes: max)
-    }
-
-    @Test func contentLengthCloseAndChunkedBodiesParse() throws {
-        #expect(try parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") == HTTPResponse(status: 200, body: Array("hello".utf8)))
-        #expect(try parse("HTTP/1.0 200 OK\r\nServer: x\r\n\r\nto the end") == HTTPResponse(status: 200, body: Array("to the end".utf8)))
-        #expect(
-            try parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n")
-                == HTTPResponse(status: 200, body: Array("abcde".utf8)))
-        #expect(try parse("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").status == 404)
-        #expect(HTTPResponse.isComplete(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)))
-        #expect(!HTTPResponse.isComplete(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok".utf8)))
-    }
-
-    @Test(arguments: [
-        "", "garbage", "HTTP/1.1 200 OK\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n",
-        "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
-        "HTTP/1.1 200 \u{7F}\u{80}\r\n\r\n",
-    ])
-    func malformedResponsesAreGarbage(_ text: String) {
-        do {
-            _ = try parse(text)
-            Issue.record("accepted: \(text.debugDescription)")
-        } catch {
-            #expect(error.reason == .garbage)
-        }
-    }
-
-    @Test func oversizedBodiesAndHeadsAreRefused() {
-        let body = String(repeating: "x", count: 2000)
-        for text in [
-            "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n\(body)", "HTTP/1.1 200 OK\r\n\r\n\(body)",
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n\(body)\r\n0\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nX: \(String(repeating: "h", count: HTTPResponse.maxHeadBytes))\r\n\r\n",
-        ] {
-            #expect(throws: MetadataError.self) { try parse(text) }
-        }
-    }
-}
-
 @Suite("Metadata discovery expectations")
 struct MetadataExpectationTests {
     static func node(defaultVia: Int32?) -> NodeState {

@@ -8,7 +8,6 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: bytes, as: UTF8.self)
     _ = ProcNetTable.parse(text)
     _ = try? RouteCacheStatistics.parse(text)
-    _ = try? HTTPResponse.parse(bytes, maxBodyBytes: 64 * 1024)
     _ = try? InstanceMetadata.token(bytes)
     _ = try? InstanceMetadata.macs(bytes)
     _ = try? InstanceMetadata.prefixes(bytes, "vpc-ipv4-cidr-blocks", family: .inet)

@@ -10,13 +10,13 @@ import ServiceLifecycle
 /// 1 s), and maps the last good answer onto the live model twice a second, so an interface
 /// attached or renamed later is covered without asking the service again. A failed read keeps
 /// the last good answer (routes are not withdrawn because the service hiccuped). State changes,
-/// not every attempt, are logged. Runs on its own thread: the HTTP client blocks.
+/// not every attempt, are logged. A task cancelled at graceful shutdown; the HTTP client
+/// (AsyncHTTPClient on an event-loop thread of its own) exists only while discovery is on.
 final class MetadataDiscovery: Service {
     private let state: LiveNodeState
     private let discovered: DiscoveredSubnetRoutes
     private let configuration: @Sendable () -> AgentConfig
     private let logger: Logger
-    private let thread = WatcherThread(name: "discovery")
 
     init(
         state: LiveNodeState, discovered: DiscoveredSubnetRoutes, configuration: @escaping @Sendable () -> AgentConfig,
@@ -29,21 +29,21 @@ final class MetadataDiscovery: Service {
     }
 
     func run() async throws {
-        thread.start { [self] thread in loop(thread) }
-        await thread.runUntilShutdown()
+        await cancelWhenGracefulShutdown { await self.loop() }
     }
 
-    private func loop(_ thread: WatcherThread) {
+    private func loop() async {
         var memory = Memory()
-        while !thread.isStopping {
+        while !Task.isCancelled {
             let settings = configuration().discovery
             guard settings.metadata else {
                 if memory.settings != nil {
                     logger.notice("instance metadata discovery turned off; discovered subnet routes withdrawn")
+                    await memory.http?.shutdown()
                     memory = Memory()
                     discovered.turnedOff()
                 }
-                thread.pause(seconds: 2)  // a SIGHUP that turns discovery on is noticed within 2 s
+                try? await Task.sleep(for: .seconds(2))  // a SIGHUP that turns discovery on is noticed within 2 s
                 continue
             }
             if memory.settings != settings {
@@ -54,14 +54,16 @@ final class MetadataDiscovery: Service {
                 memory.nextAttempt = nil
                 memory.backoff = 1
             }
-            if memory.nextAttempt.map({ ContinuousClock.now >= $0 }) ?? true { attempt(settings, &memory, thread) }
-            guard !thread.isStopping else { break }
+            if memory.nextAttempt.map({ ContinuousClock.now >= $0 }) ?? true { await attempt(settings, &memory) }
+            guard !Task.isCancelled else { break }
             if let answers = memory.answers { publish(answers, &memory) }
-            thread.pause(seconds: 1)
+            try? await Task.sleep(for: .seconds(1))
         }
+        await memory.http?.shutdown()
     }
 
     private struct Memory {
+        var http: MetadataHTTPClient?
         var settings: AgentConfig.DiscoverySettings?
         var answers: [MetadataInterface]?
         /// On the monotonic clock: a wall-clock step must not stall or rush the retries.
@@ -72,9 +74,11 @@ final class MetadataDiscovery: Service {
         var published: MetadataExpectations.Result?
     }
 
-    private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory, _ thread: WatcherThread) {
+    private func attempt(_ settings: AgentConfig.DiscoverySettings, _ memory: inout Memory) async {
+        let http = memory.http ?? MetadataHTTPClient()
+        memory.http = http
         do {
-            let answers = try MetadataClient(settings: settings, isStopping: { thread.isStopping }).interfaces()
+            let answers = try await MetadataClient(http: http, settings: settings).interfaces()
             if memory.outcome != "ok" {
                 logger.notice(
                     "instance metadata read", metadata: ["endpoint": "\(settings.endpoint)", "interfaces": "\(answers.count)"])
@@ -87,7 +91,7 @@ final class MetadataDiscovery: Service {
             memory.backoff = 1
             memory.nextAttempt = .now + .seconds(settings.refreshSeconds)
         } catch {
-            guard !thread.isStopping else { return }  // interrupted by shutdown, not a failure
+            guard !Task.isCancelled else { return }  // interrupted by shutdown, not a failure
             discovered.recordFailure(error.reason, at: .now)
             if memory.outcome != error.reason.rawValue {
                 let what =

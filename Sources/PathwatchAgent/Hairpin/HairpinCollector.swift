@@ -12,21 +12,21 @@ public struct HairpinCollector: ScrapeCollector {
         page.counter(
             "pathwatch_hairpin_flows_total",
             help:
-                "Connections from this node that a load balancer sent back to this node, by frontend (first hairpin.maxFrontendLabels frontends, then \"other\").",
+                "Connections a load balancer sent back to this node, by frontend.",
             samples: s.flows.sorted { $0.key < $1.key }.map { ([("frontend", $0.key)], $0.value) })
         page.counter(
             "pathwatch_hairpin_flows_unanswered_total",
-            help: "Hairpinned connections that ended without ever being answered (the incident's failing SYNs), by frontend.",
+            help: "Hairpinned connections never answered, by frontend.",
             samples: s.unanswered.sorted { $0.key < $1.key }.map { ([("frontend", $0.key)], $0.value) })
         page.gauge(
             "pathwatch_hairpin_tracked_flows",
             help:
-                "Flows the hairpin detector remembers (outbound flows waiting for a return, hairpinned flows waiting for their outcome); bounded by hairpin.maxTrackedFlows.",
+                "Flows the hairpin detector remembers (bound: hairpin.maxTrackedFlows).",
             value: Double(s.tracked))
         page.counter(
             "pathwatch_hairpin_findings_overflow_total",
             help:
-                "Hairpinned flows through frontends beyond hairpin.maxFindings, summarised in the one hairpin finding with key \"other\" instead of a finding each.",
+                "Hairpinned flows through frontends beyond hairpin.maxFindings (finding \"other\").",
             value: s.overflowFlows)
     }
 }

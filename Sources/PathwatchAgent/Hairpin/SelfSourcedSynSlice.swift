@@ -53,47 +53,47 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
         page.counter(
             "pathwatch_self_sourced_syn_drops_total",
             help:
-                "SYNs dropped because their source is one of this node's own addresses (instance hairpin). Probe mode: every match of the probe's nftables rule; counter mode: the rise of in_martian_src, kernel-wide.",
+                "SYNs dropped for a source that is this node's own address (instance hairpin).",
             value: s.drops)
         page.counter(
             "pathwatch_self_sourced_udp_drops_total",
             help:
-                "UDP datagrams dropped because their source is one of this node's own addresses (instance hairpin over UDP): every match of the probe's UDP rule.",
+                "UDP datagrams dropped for a source that is this node's own address.",
             value: s.udpDrops)
         page.counter(
             "pathwatch_syn_probe_reverse_path_total",
             help:
-                "SYNs the probe's reverse-path rule matched: any source failing the strict reverse-path check; those from node-local endpoints are reported as hairpins.",
+                "SYNs failing the probe's strict reverse-path check.",
             value: s.reversePathSyns)
         page.counter(
             "pathwatch_martian_source_packets_total",
             help:
-                "The kernel's in_martian_src counter (/proc/net/stat/rt_cache, all CPUs, kernel-wide): packets dropped for an impossible source address.",
+                "The kernel's in_martian_src counter (rt_cache, kernel-wide).",
             value: s.martianPackets)
         page.gauge(
             "pathwatch_self_sourced_syn_detection",
             help:
-                "1 for how self-sourced SYN drops are detected: probe (per packet, names the frontend), counter (in_martian_src fallback) or none.",
+                "1 for the self-sourced SYN detection mode in force.",
             samples: SelfSourcedSynMode.allCases.map { ([("mode", $0.rawValue)], $0 == s.mode ? 1 : 0) })
         page.counter(
             "pathwatch_syn_probe_packets_total",
             help:
-                "Self-sourced SYNs the probe's nftables rule logged and the agent received (at most hairpin.probeRatePerSecond a second).",
+                "Self-sourced SYNs the probe logged and the agent received.",
             value: s.probePackets)
         page.counter(
             "pathwatch_syn_probe_reinstalls_total",
             help:
-                "Times the agent found its nftables table inet pathwatch missing or changed (flushed or deleted by someone else) and recreated it.",
+                "Times the probe's nftables table was found changed and recreated.",
             value: s.probeReinstalls)
         page.counter(
             "pathwatch_syn_probe_lost_total",
             help:
-                "Times logged SYNs were lost because the probe's nfnetlink_log socket overran (ENOBUFS); drops are still counted by the rule.",
+                "nfnetlink_log overruns of the probe (ENOBUFS); the rule still counts drops.",
             value: s.probeLost)
         page.counter(
             "pathwatch_self_sourced_syn_findings_overflow_total",
             help:
-                "Logged self-sourced SYNs through frontends beyond hairpin.maxFindings, summarised in the one self_sourced_syn_drop finding with key \"other\".",
+                "Self-sourced SYNs through frontends beyond hairpin.maxFindings (finding \"other\").",
             value: s.overflowSyns)
     }
 }

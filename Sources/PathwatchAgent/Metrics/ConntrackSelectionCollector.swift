@@ -8,18 +8,18 @@ struct ConntrackSelectionCollector: ScrapeCollector {
         page.gauge(
             "pathwatch_conntrack_tracked_flows",
             help:
-                "Flows in pathwatch's conntrack table: those sourced from the node's own addresses (what the live-traffic route scan reads).",
+                "Flows in pathwatch's conntrack table (sourced from the node's addresses).",
             value: Double(table.count))
         page.gauge(
-            "pathwatch_conntrack_tracked_flows_max", help: "The table's bound (conntrack.maxTrackedFlows).", value: Double(table.maxFlows))
+            "pathwatch_conntrack_tracked_flows_max", help: "conntrack.maxTrackedFlows.", value: Double(table.maxFlows))
         page.counter(
             "pathwatch_conntrack_untracked_flows_total",
-            help: "Flows left out of pathwatch's conntrack table because it was at conntrack.maxTrackedFlows.",
+            help: "Flows left out of pathwatch's conntrack table at its bound.",
             value: UInt64(clamping: table.untrackedForBound))
         let attached = selector.attached
         page.gauge(
             "pathwatch_conntrack_filter_prefixes",
-            help: "Source prefixes in the kernel's conntrack event filter; 0 when that family is not filtered (every event crosses).",
+            help: "Source prefixes in the kernel's conntrack event filter; 0: family not filtered.",
             samples: [
                 (labels: [("family", "ipv4")], value: Double(attached?.ipv4?.count ?? 0)),
                 (labels: [("family", "ipv6")], value: attached?.ipv6 == nil ? 0 : 1),

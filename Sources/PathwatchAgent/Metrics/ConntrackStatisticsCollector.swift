@@ -33,19 +33,19 @@ extension ConntrackCPUStatistics {
     /// Name, help text and value of each per-CPU counter, summed over CPUs by the caller.
     var exported: [(name: String, help: String, value: UInt64)] {
         [
-            ("found", "Conntrack lookups that found an entry (CTA_STATS_FOUND), all CPUs.", found),
-            ("invalid", "Packets conntrack could not track (CTA_STATS_INVALID), all CPUs.", invalid),
-            ("insert", "Entries inserted (CTA_STATS_INSERT), all CPUs.", insert),
+            ("found", "Lookups that found an entry.", found),
+            ("invalid", "Packets conntrack could not track.", invalid),
+            ("insert", "Entries inserted.", insert),
             (
-                "insert_failed", "Entries that could not be inserted, e.g. clashing tuples (CTA_STATS_INSERT_FAILED), all CPUs.",
+                "insert_failed", "Entries that could not be inserted.",
                 insertFailed
             ),
-            ("drop", "Packets dropped because an entry could not be created (CTA_STATS_DROP), all CPUs.", drop),
-            ("early_drop", "Entries evicted early because the table was full (CTA_STATS_EARLY_DROP), all CPUs.", earlyDrop),
-            ("error", "ICMP errors conntrack could not match (CTA_STATS_ERROR), all CPUs.", error),
-            ("search_restart", "Lookups restarted because a hash resize raced them (CTA_STATS_SEARCH_RESTART), all CPUs.", searchRestart),
-            ("clash_resolve", "Insert clashes resolved (CTA_STATS_CLASH_RESOLVE), all CPUs.", clashResolve),
-            ("chain_toolong", "Inserts refused because a hash chain was too long (CTA_STATS_CHAIN_TOOLONG), all CPUs.", chainTooLong),
+            ("drop", "Packets dropped: no entry could be created.", drop),
+            ("early_drop", "Entries evicted early: table full.", earlyDrop),
+            ("error", "ICMP errors conntrack could not match.", error),
+            ("search_restart", "Lookups restarted by a hash resize.", searchRestart),
+            ("clash_resolve", "Insert clashes resolved.", clashResolve),
+            ("chain_toolong", "Inserts refused: hash chain too long.", chainTooLong),
         ]
     }
 }

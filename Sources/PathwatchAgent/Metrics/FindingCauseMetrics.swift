@@ -42,7 +42,7 @@ public final class FindingCauseMetrics: Sendable {
                             ("kind", cause.kind.rawValue), ("frontend", cause.frontend), ("destination", cause.destination),
                             ("path", cause.path),
                         ],
-                        help: "Open findings by kind and cause (frontend, destination subnet, path class); for fleet-wide grouping.")
+                        help: "Open findings by kind and cause.")
                 state.gauges[cause] = gauge
                 gauge.set(Int64(count))
             }

@@ -8,7 +8,7 @@ import Synchronization
 /// Rendered at scrape time from the engine's last ``PathHealthEngine/Snapshot`` (copied out
 /// under the lock, then written), nothing mirrored into the registry. Label values are the two
 /// path classes, fixed percentiles and states, the node's interfaces and the allowance names.
-public final class PathMetrics: Sendable {
+public final class PathMetrics: ScrapeCollector {
     private struct State {
         var snapshot = PathHealthEngine.Snapshot()
         var samples: [Bool: UInt64] = [true: 0, false: 0]
@@ -24,36 +24,36 @@ public final class PathMetrics: Sendable {
     static var kernelCounters: [(String, String, KeyPath<KernelTCPCounters, Int64?>)] {
         [
             (
-                "pathwatch_netstat_tcp_retrans_segs_total", "Segments the kernel retransmitted (/proc/net/snmp Tcp RetransSegs).",
+                "pathwatch_netstat_tcp_retrans_segs_total", "Tcp RetransSegs.",
                 \.retransmittedSegments
             ),
             (
                 "pathwatch_netstat_tcp_lost_retransmit_total",
-                "Retransmissions that were lost again (/proc/net/netstat TcpExt TCPLostRetransmit).", \.lostRetransmits
+                "TcpExt TCPLostRetransmit.", \.lostRetransmits
             ),
             (
                 "pathwatch_netstat_tcp_sack_recovery_fail_total",
-                "SACK recoveries that failed into a timeout (TcpExt TCPSackRecoveryFail).", \.sackRecoveryFailures
+                "TcpExt TCPSackRecoveryFail.", \.sackRecoveryFailures
             ),
-            ("pathwatch_netstat_tcp_syn_retrans_total", "SYN and SYN-ACK retransmissions (TcpExt TCPSynRetrans).", \.synRetransmits),
-            ("pathwatch_netstat_ip_in_no_routes_total", "Received packets with no route (IpExt InNoRoutes).", \.inNoRoutes),
+            ("pathwatch_netstat_tcp_syn_retrans_total", "TcpExt TCPSynRetrans.", \.synRetransmits),
+            ("pathwatch_netstat_ip_in_no_routes_total", "IpExt InNoRoutes.", \.inNoRoutes),
             (
-                "pathwatch_netstat_ip_out_no_routes_total", "Packets the node could not send for lack of a route (Ip OutNoRoutes).",
+                "pathwatch_netstat_ip_out_no_routes_total", "Ip OutNoRoutes.",
                 \.outNoRoutes
             ),
             (
                 "pathwatch_netstat_tcp_dsack_old_sent_total",
-                "D-SACKs the node sent for data it already had: its ACKs were lost on the way back (TcpExt TCPDSACKOldSent).",
+                "TcpExt TCPDSACKOldSent.",
                 \.dsackOldSent
             ),
             (
                 "pathwatch_netstat_tcp_dsack_ofo_sent_total",
-                "D-SACKs the node sent for duplicate out-of-order data (TcpExt TCPDSACKOfoSent).",
+                "TcpExt TCPDSACKOfoSent.",
                 \.dsackOutOfOrderSent
             ),
             (
                 "pathwatch_netstat_tcp_ofo_queue_total",
-                "Data packets the node received out of order and queued (TcpExt TCPOFOQueue): loss on the way in.", \.outOfOrderQueued
+                "TcpExt TCPOFOQueue.", \.outOfOrderQueued
             ),
         ]
     }
@@ -73,10 +73,8 @@ public final class PathMetrics: Sendable {
         }
     }
 
-    /// Appends every family to `buffer`.
-    func emit(into buffer: inout [UInt8]) {
+    public func collect(into out: inout PrometheusPage) {
         let s = state.withLock { $0 }
-        var out = ExpositionText()
         writePaths(s.snapshot, into: &out)
         writeSampling(s, into: &out)
         for (name, help, field) in Self.kernelCounters {
@@ -86,31 +84,30 @@ public final class PathMetrics: Sendable {
         out.family(
             "pathwatch_nic_allowance_exceeded_total", .counter,
             help:
-                "Packets the cloud shaped or dropped because an instance allowance was exceeded (ethtool *_allowance_exceeded, e.g. AWS ENA).",
+                "Packets shaped or dropped over an instance allowance (ethtool).",
             s.snapshot.nic.flatMap { reading in
                 reading.counters.sorted { $0.key.rawValue < $1.key.rawValue }.map { allowance, value in
-                    ([("interface", reading.interface), ("allowance", allowance.rawValue)], ExpositionText.Value.count(value))
+                    ([("interface", reading.interface), ("allowance", allowance.rawValue)], PrometheusPage.Value.count(value))
                 }
             })
-        buffer.append(contentsOf: out.bytes)
     }
 
-    private func writeSampling(_ s: State, into out: inout ExpositionText) {
+    private func writeSampling(_ s: State, into out: inout PrometheusPage) {
         out.family(
-            "pathwatch_socket_sample_duration_seconds", .gauge, help: "Wall time of the last TCP socket sample (dump and aggregation).",
+            "pathwatch_socket_sample_duration_seconds", .gauge, help: "Wall time of the last TCP socket sample.",
             .gauge(s.lastDuration))
         out.family(
-            "pathwatch_socket_sample_seconds_total", .counter, help: "Wall time spent sampling TCP sockets since start-up.",
+            "pathwatch_socket_sample_seconds_total", .counter, help: "Wall time spent sampling TCP sockets.",
             .seconds(s.sampleSeconds))
         out.family(
-            "pathwatch_socket_samples_total", .counter, help: "TCP socket samples (sock_diag dumps), by result.",
+            "pathwatch_socket_samples_total", .counter, help: "TCP socket samples by result.",
             [([("result", "success")], .count(s.samples[true] ?? 0)), ([("result", "failure")], .count(s.samples[false] ?? 0))])
         out.family(
-            "pathwatch_socket_sample_sockets", .gauge, help: "Established TCP sockets in the last sample, all peers.",
+            "pathwatch_socket_sample_sockets", .gauge, help: "TCP sockets in the last sample.",
             .gauge(Double(s.snapshot.sockets)))
         out.family(
             "pathwatch_socket_sample_untracked_sockets", .gauge,
-            help: "Sockets in the last sample beyond paths.maxTrackedSockets, left out of the deltas.",
+            help: "Sockets beyond paths.maxTrackedSockets, last sample.",
             .gauge(Double(s.snapshot.untrackedSockets)))
     }
 }

@@ -20,29 +20,29 @@ public final class SubnetRouteCollector: ScrapeCollector {
         let discovery = discovered.status
         page.counter(
             "pathwatch_route_repairs_total",
-            help: "Corrective route changes by result: success, failed, verify_failed, dry_run, conflict, blocked, flapping, cleaned_up.",
+            help: "Corrective route changes by result.",
             samples: RouteRepairResult.allCases.map { ([("result", $0.rawValue)], UInt64(stats.repairs[$0] ?? 0)) })
         page.counter(
             "pathwatch_route_repairs_removed_total",
             help:
-                "Routes pathwatch installed that were later found removed by someone else (systemd-networkd, a cloud refresh timer, an operator).",
+                "Routes pathwatch installed that someone else removed.",
             value: UInt64(stats.removedByOthers))
         page.gauge(
             "pathwatch_missing_subnet_route",
-            help: "1 while traffic from the interface to the destination does not leave via the interface's subnet gateway.",
+            help: "1 while the destination is not routed via the interface's subnet gateway.",
             samples: stats.missing.sorted { ($0.key.interface, $0.key.destination) < ($1.key.interface, $1.key.destination) }.map {
                 ([("interface", $0.key.interface), ("destination", $0.key.destination), ("gateway", $0.key.gateway)], $0.value ? 1 : 0)
             })
         page.counter(
             "pathwatch_discovery_failures_total",
-            help: "Failed reads of what should be reachable, by source and reason: timeout, http_status, garbage, unreachable.",
+            help: "Failed discovery reads by source and reason.",
             samples: MetadataError.Reason.allCases.map {
                 ([("source", "metadata"), ("reason", $0.rawValue)], UInt64(discovery.failures[$0] ?? 0))
             })
         if let ok = discovery.lastReadOK {
             page.gauge(
                 "pathwatch_discovery_status",
-                help: "1 when the last read of the discovery source worked, 0 while it fails; absent when discovery is off.",
+                help: "1 when the last discovery read worked, 0 while it fails.",
                 samples: [([("source", "metadata")], ok ? 1 : 0)])
         }
     }

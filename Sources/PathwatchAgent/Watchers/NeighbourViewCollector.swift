@@ -11,11 +11,11 @@ public struct NeighbourViewCollector: ScrapeCollector {
         let summary = view()
         page.gauge(
             "pathwatch_neighbour_entries",
-            help: "Unanswered ARP/ND entries (INCOMPLETE, FAILED) in the model; resolved entries are not kept.",
+            help: "Unanswered (INCOMPLETE, FAILED) ARP/ND entries in the model.",
             value: Double(summary.entries))
         page.counter(
             "pathwatch_neighbour_entries_dropped_total",
-            help: "Unanswered ARP/ND entries not kept because the model's neighbour view was full (4096 entries).",
+            help: "Unanswered ARP/ND entries not kept: the view was full.",
             value: summary.droppedTotal)
     }
 }

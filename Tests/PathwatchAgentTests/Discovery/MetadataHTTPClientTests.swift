@@ -1,0 +1,114 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PathwatchCore
+import Testing
+
+@testable import PathwatchAgent
+
+/// The bounds docs/security.md promises for the metadata client, against a canned server on
+/// loopback: an answer's head or body over its limit, a service that never answers, a name
+/// instead of an address, a redirect.
+@Suite("Metadata HTTP client bounds")
+struct MetadataHTTPClientTests {
+    /// Answers every request with `answer` (nil: reads and never answers).
+    final class Canned: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answer: [UInt8]?
+        init(_ answer: [UInt8]?) { self.answer = answer }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard let answer else { return }
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: answer)), promise: nil)
+        }
+    }
+
+    static func withServer(_ answer: String?, _ body: (Int) async throws -> Void) async throws {
+        let bytes = answer.map { Array($0.utf8) }
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Canned(bytes)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        do {
+            try await body(server.localAddress!.port!)
+        } catch {
+            try await server.close()
+            throw error
+        }
+        try await server.close()
+    }
+
+    func get(_ port: Int, host: String = "127.0.0.1", timeout: Double = 2) async -> Result<HTTPResponse, MetadataError> {
+        let client = MetadataHTTPClient()
+        let result: Result<HTTPResponse, MetadataError>
+        do {
+            result = .success(try await client.request(.GET, host: host, port: port, "/latest/x", headers: [], timeout: timeout))
+        } catch {
+            result = .failure(error)
+        }
+        await client.shutdown()
+        return result
+    }
+
+    @Test func aGoodAnswerIsReturnedWhole() async throws {
+        try await Self.withServer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") { port in
+            #expect(await get(port) == .success(HTTPResponse(status: 200, body: Array("hello".utf8))))
+        }
+    }
+
+    @Test func aHeadOverTheLimitIsGarbage() async throws {
+        let pad = String(repeating: "h", count: HTTPResponse.maxHeadBytes)
+        try await Self.withServer("HTTP/1.1 200 OK\r\nX-Pad: \(pad)\r\nContent-Length: 2\r\n\r\nok") { port in
+            await #expect(throws: MetadataError(.garbage, "response head larger than \(HTTPResponse.maxHeadBytes) bytes")) {
+                try await get(port).get()
+            }
+        }
+    }
+
+    @Test func aBodyOverTheLimitIsGarbage() async throws {
+        let body = String(repeating: "x", count: InstanceMetadata.maxBodyBytes + 1)
+        try await Self.withServer("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)") { port in
+            #expect(await get(port).failureReason == .garbage)
+        }
+    }
+
+    @Test func aServiceThatNeverAnswersTimesOutOnTime() async throws {
+        try await Self.withServer(nil) { port in
+            let start = ContinuousClock.now
+            #expect(await get(port, timeout: 0.5).failureReason == .timeout)
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+    }
+
+    /// Refused is unreachable at once, not retried into a timeout (discovery logs the state once).
+    @Test func aRefusedConnectionIsUnreachableAtOnce() async throws {
+        var port = 0
+        try await Self.withServer(nil) { port = $0 }
+        let start = ContinuousClock.now
+        #expect(await get(port, timeout: 2).failureReason == .unreachable)
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+
+    @Test func aNameIsRefusedWithoutAsking() async {
+        #expect(await get(80, host: "localhost").failureReason == .unreachable)
+    }
+
+    @Test func aRedirectIsNotFollowed() async throws {
+        try await Self.withServer("HTTP/1.1 301 Moved\r\nLocation: http://192.0.2.1/\r\nContent-Length: 0\r\n\r\n") { port in
+            #expect(await get(port).map(\.status) == .success(301))
+        }
+    }
+
+    @Test func notHTTPIsGarbage() async throws {
+        try await Self.withServer("SSH-2.0-OpenSSH_9.2\r\n\r\n") { port in
+            #expect(await get(port).failureReason == .garbage)
+        }
+    }
+}
+
+extension Result where Failure == MetadataError {
+    var failureReason: MetadataError.Reason? {
+        if case .failure(let error) = self { error.reason } else { nil }
+    }
+}
