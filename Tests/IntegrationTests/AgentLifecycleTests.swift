@@ -75,6 +75,22 @@ struct AgentLifecycleTests {
         }
     }
 
+    @Test func aBadWebConfigIsRefusedWithExitStatus2NamingTheKey() throws {
+        let file = "/tmp/pathwatch-web-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yml"
+        try "tls_server_config:\n  cert_file: /nonexistent/tls.crt\n  key_file: /nonexistent/tls.key\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try withNamespace("badweb") { ns in
+            let agent = try AgentProcess(in: ns, arguments: ["--web-config", file])
+            agent.process.waitUntilExit()
+            #expect(agent.process.terminationStatus == 2)
+            #expect(
+                agent.log.contains("web config \(file): tls_server_config.cert_file: /nonexistent/tls.crt: no such file"),
+                "names the key: \(agent.log)")
+            #expect(try ns.exec(["nft", "list", "ruleset"]).isEmpty)
+        }
+    }
+
     @Test func withoutCapNetAdminItSaysWhichCapabilityIsMissing() throws {
         guard Shell.exists("setpriv") else {
             Issue.record("setpriv (util-linux) is needed for this test")
