@@ -66,7 +66,10 @@ public enum Agent {
             try? await group.shutdownGracefully()
             return .refused
         }
-        if let kubernetes, config.kubernetes.podNames { parts.hairpin?.namePods(with: kubernetes.podNames) }
+        if let kubernetes, config.kubernetes.podNames {
+            parts.hairpin?.namePods(with: kubernetes.podNames)
+            parts.selfSourcedSyn.namePods(with: kubernetes.podNames)
+        }
         let limits = HTTPLimits(
             maxRequestHeadBytes: config.http.maxRequestHeadBytes,
             idleTimeout: .milliseconds(Int64(config.http.idleTimeoutSeconds * 1000)),

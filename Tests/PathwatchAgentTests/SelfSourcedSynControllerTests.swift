@@ -75,6 +75,32 @@ struct SelfSourcedSynControllerTests {
         #expect(h.slice.statistics.probePackets == 3)
     }
 
+    struct Pods: PodNameResolver {
+        func pod(at address: IPAddress) -> PodReference? {
+            address == IPAddress("10.0.1.10")! ? PodReference(namespace: "shop", name: "web-0") : nil
+        }
+    }
+
+    @Test func findingsNameThePodsOnceADirectoryIsGiven() throws {
+        let h = Harness()
+        h.slice.namePods(with: Pods())
+        h.probe.flows = [Self.outbound(40000)]
+        h.probe.packets = [Self.syn(40000)]
+        h.turn(at: t0)
+        let finding = try #require(h.findings.snapshot().first)
+        #expect(finding.evidenceJSON["clientPods"] == .array([.string("shop/web-0")]))
+        #expect(finding.evidenceJSON["serverPods"] == .array([.string("shop/web-0")]))
+        #expect(finding.summary.contains("(pods shop/web-0 → shop/web-0)"))
+
+        let without = Harness()
+        without.probe.flows = [Self.outbound(40000)]
+        without.probe.packets = [Self.syn(40000)]
+        without.turn(at: t0)
+        let plain = try #require(without.findings.snapshot().first)
+        #expect(plain.evidenceJSON["clientPods"] == nil)
+        #expect(!plain.summary.contains("pods"))
+    }
+
     @Test func aProbeThatCannotBeInstalledFallsBackAndIsRetriedEvery30Seconds() {
         let h = Harness()
         h.installFails = true

@@ -226,7 +226,12 @@ final class SelfSourcedSynController {
         let time = wallClock()
         for outcome in outcomes {
             switch outcome {
-            case .opened(let report), .updated(let report):
+            case .opened(var report), .updated(var report):
+                if let resolver = slice.podNames, var evidence = report.evidence as? SelfSourcedSynEvidence {
+                    evidence.namePods(resolver)
+                    report.evidence = evidence
+                    report.summary = evidence.summary
+                }
                 let opened = findings.report(
                     kind: .selfSourcedSynDrop, key: report.key.description, summary: report.summary, evidence: report.evidence,
                     remediation: HairpinRemediation.clientAddressPreserved, at: time, occurrences: report.occurrences)
