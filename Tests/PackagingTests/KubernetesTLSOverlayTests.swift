@@ -67,7 +67,8 @@ struct KubernetesTLSOverlayTests {
         let web = try WebConfigParser.parse(text, file: "web-config.yml")
         #expect(Set(web.basicAuthUsers.keys) == ["prometheus", "probe"])
 
-        let spec = try #require(((Self.patchedDaemonSet()["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let spec = try #require(
+            ((Self.patchedDaemonSet()["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
         let container = try #require((spec["containers"] as? [[String: Any]])?.first)
         let args = try #require(container["args"] as? [String])
         let webFile = try #require(args.drop { $0 != "--web-config" }.dropFirst().first)

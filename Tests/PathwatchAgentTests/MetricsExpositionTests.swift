@@ -56,6 +56,11 @@ struct MetricsExpositionTests {
             Finding(kind: .missingSubnetRoute, key: "net1 10.5.2.0/24", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
         ])
         KubernetesMetrics(registry: metrics.registry).count(.patch, .success)
+        let web = WebSecurityMetrics(registry: metrics.registry)
+        web.countReload(success: true)
+        var refusals = HTTPServerStatistics.Snapshot()
+        (refusals.tlsFailures, refusals.unauthorized, refusals.authBusy) = (1, 2, 3)
+        web.set(refusals)
         var hairpin = HairpinEngine.Statistics()
         hairpin.flows = ["10.0.9.9:80": 1]
         hairpin.unanswered = ["10.0.9.9:80": 1]
