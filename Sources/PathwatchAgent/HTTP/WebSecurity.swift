@@ -31,7 +31,8 @@ struct WebSecurityState: Sendable {
 /// ``filesChanged()`` sees a change; a load that fails keeps the last good state.
 public final class WebSecurity: Sendable {
     public let path: String
-    private let current: Mutex<(state: WebSecurityState, fingerprint: [FileFingerprint?])>
+    /// The state in force, and the files it was (or a refused version would have been) read from.
+    private let current: Mutex<(state: WebSecurityState, files: [String], fingerprint: [FileFingerprint?])>
     private let logger: Logger
     private let onResult: @Sendable (Bool) -> Void
 
@@ -41,7 +42,7 @@ public final class WebSecurity: Sendable {
         self.logger = logger
         self.onResult = onResult
         let (state, files) = try Self.load(path)
-        self.current = Mutex((state, files.map(FileFingerprint.init(path:))))
+        self.current = Mutex((state, files, files.map(FileFingerprint.init(path:))))
     }
 
     var state: WebSecurityState { self.current.withLock { $0.state } }
@@ -51,25 +52,28 @@ public final class WebSecurity: Sendable {
         do {
             let (state, files) = try Self.load(self.path)
             let fingerprint = files.map(FileFingerprint.init(path:))
-            self.current.withLock { $0 = (state, fingerprint) }
+            self.current.withLock { $0 = (state, files, fingerprint) }
             self.onResult(true)
             self.logger.info("web config reloaded", metadata: ["file": "\(self.path)", "reason": "\(reason)"])
         } catch {
             // Not retried until the files change again: one line per bad version, not one per check.
-            self.current.withLock { $0.fingerprint = Self.files(of: self.path).map(FileFingerprint.init(path:)) }
+            let files = Self.files(of: self.path)
+            let fingerprint = files.map(FileFingerprint.init(path:))
+            self.current.withLock { ($0.files, $0.fingerprint) = (files, fingerprint) }
             self.onResult(false)
             self.logger.error(
                 "web config reload refused; keeping the last good one", metadata: ["error": "\(error)", "reason": "\(reason)"])
         }
     }
 
-    /// Whether the web configuration or a file it names differs from what was last loaded.
+    /// Whether the web configuration or a file it names differs from what was last loaded: a
+    /// `stat` of each, no parsing (an edit of the configuration changes its own fingerprint).
     public func filesChanged() -> Bool {
-        let known = self.current.withLock { $0.fingerprint }
-        return Self.files(of: self.path).map(FileFingerprint.init(path:)) != known
+        let (files, known) = self.current.withLock { ($0.files, $0.fingerprint) }
+        return files.map(FileFingerprint.init(path:)) != known
     }
 
-    /// The web configuration file and the files it names (as far as it parses).
+    /// The web configuration file and the files a refused version names (as far as it parses).
     private static func files(of path: String) -> [String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), let config = try? WebConfigParser.parse(text, file: path),
             let tls = config.tls
