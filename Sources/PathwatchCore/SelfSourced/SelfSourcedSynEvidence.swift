@@ -34,7 +34,7 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
         protocolName = syn.protocolNumber == .udp ? "udp" : "tcp"
         sources.appendOnce(syn.source.description, limit: Self.listLimit)
         targets.appendOnce(syn.target.description, limit: Self.listLimit)
-        sourceAddresses.appendOnce(syn.source.address, limit: Self.listLimit)
+        sourceAddresses.appendOnce(syn.client ?? syn.source.address, limit: Self.listLimit)
         targetAddresses.appendOnce(syn.target.address, limit: Self.listLimit)
         if let interface = syn.interface { interfaces.appendOnce(interface, limit: Self.listLimit) }
         if let mac = syn.senderMAC { senderMACs.appendOnce(mac, limit: Self.listLimit) }
