@@ -28,7 +28,9 @@ public final class WebConfigWatcher: Service {
 }
 
 /// The series a web configuration adds; registered only when `--web-config` is given, so an agent
-/// without one serves exactly the series it did before.
+/// without one serves exactly the series it did before. On the registry, not a `ScrapeCollector`:
+/// the rejection reasons belong to `AgentMetrics`' `pathwatch_http_rejections_total` family, and
+/// one family must be written by one writer.
 public final class WebSecurityMetrics: Sendable {
     private let tls: Mutex<KernelCounter>
     private let unauthorized: Mutex<KernelCounter>
