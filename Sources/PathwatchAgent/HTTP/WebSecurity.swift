@@ -25,6 +25,8 @@ struct WebSecurityState: Sendable {
     var tls: NIOSSLContext?
     var clientAuth: WebConfig.ClientAuth
     var auth: BasicAuthGate?
+    /// The users `auth` was made from: a reload with the same users keeps it (and its cache).
+    var users: [String: String] = [:]
 }
 
 /// Loads the web configuration and the files it names, and re-loads them on demand (SIGHUP) or when
@@ -50,9 +52,12 @@ public final class WebSecurity: Sendable {
     /// Re-reads everything; new connections use the result, open ones keep theirs.
     public func reload(reason: String) {
         do {
-            let (state, files) = try Self.load(self.path)
+            var (state, files) = try Self.load(self.path)
             let fingerprint = files.map(FileFingerprint.init(path:))
-            self.current.withLock { $0 = (state, files, fingerprint) }
+            self.current.withLock { current in
+                if state.users == current.state.users { state.auth = current.state.auth }
+                current = (state, files, fingerprint)
+            }
             self.onResult(true)
             self.logger.info("web config reloaded", metadata: ["file": "\(self.path)", "reason": "\(reason)"])
         } catch {
@@ -103,6 +108,7 @@ public final class WebSecurity: Sendable {
             files += [tls.certFile, tls.keyFile] + (tls.clientCAFile.map { [$0] } ?? [])
         }
         if !config.basicAuthUsers.isEmpty {
+            state.users = config.basicAuthUsers
             state.auth = BasicAuthGate(
                 users: config.basicAuthUsers, verify: { Bcrypt.verify($0, hash: $1) },
                 offload: { work in (try? await NIOThreadPool.singleton.runIfActive { work() }) ?? false })
