@@ -8,7 +8,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// The agent's read-only HTTP endpoint: `GET`/`HEAD` on `/metrics`, `/findings`, `/healthz` and
-/// `/readyz`, answered by an ``HTTPEndpointHandler``.
+/// `/readyz`, answered by an ``HTTPEndpointHandler``; with a ``WebSecurity``, over TLS and behind
+/// basic auth, as its web configuration says when each connection is accepted.
 ///
 /// `run()` binds, serves until graceful shutdown (or cancellation), then closes the listening
 /// socket; idle connections are closed at once and busy ones after their current response.
