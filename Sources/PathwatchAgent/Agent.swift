@@ -26,19 +26,29 @@ public enum Agent {
         let logSettings = LogSettings(level: config.logLevel, format: config.logFormat)
         LoggingSystem.bootstrap { label in AgentLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "pathwatch")
+        let metrics = AgentMetrics(version: version, commit: commit)
+        let webMetrics = config.http.webConfig.map { _ in WebSecurityMetrics(registry: metrics.registry) }
+        let security: WebSecurity?
+        do {
+            security = try config.http.webConfig.map { path throws(WebConfigError) in
+                try WebSecurity(path: path, logger: logger, onResult: { webMetrics?.countReload(success: $0) })
+            }
+        } catch {
+            printError("pathwatch: configuration refused: \(error)")
+            return .refused
+        }
 
         if let message = Capabilities.missingPrivilegeMessage(conntrackEnabled: config.conntrack.enabled) {
             printError("pathwatch: \(message)")
             return .refused
         }
 
-        let metrics = AgentMetrics(version: version, commit: commit)
         let parts = DetectionParts(config: config, metrics: metrics, logger: logger)
         let (state, findings, autofix) = (parts.state, parts.findings, parts.autofix)
         let server = Mutex<HTTPServer?>(nil)
         let endpoint = AgentEndpoint(
             state: state, conntrack: parts.conntrack, metrics: metrics, findings: findings,
-            httpStatistics: { server.withLock { $0?.statistics.snapshot() } },
+            httpStatistics: { server.withLock { $0?.statistics.snapshot() } }, webSecurity: security != nil,
             selfSourcedSynMode: { [slice = parts.selfSourcedSyn] in slice.mode }, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -52,7 +62,10 @@ public enum Agent {
             try? await group.shutdownGracefully()
             return .refused
         }
-        if let kubernetes, config.kubernetes.podNames { parts.hairpin?.namePods(with: kubernetes.podNames) }
+        if let kubernetes, config.kubernetes.podNames {
+            parts.hairpin?.namePods(with: kubernetes.podNames)
+            parts.selfSourcedSyn.namePods(with: kubernetes.podNames)
+        }
         let limits = HTTPLimits(
             maxRequestHeadBytes: config.http.maxRequestHeadBytes,
             idleTimeout: .milliseconds(Int64(config.http.idleTimeoutSeconds * 1000)),
@@ -62,13 +75,16 @@ public enum Agent {
             loopbackReserve: config.http.loopbackReserve,
             stateFromAnyPeer: config.http.stateFrom == .any)
         let http = HTTPServer(
-            host: config.listen.host, port: config.listen.port, limits: limits, handler: endpoint,
+            host: config.listen.host, port: config.listen.port, limits: limits, handler: endpoint, security: security,
             logger: logger, eventLoopGroup: group)
         server.withLock { $0 = http }
 
         let reloader = ConfigReloader(
             loader: loader, initial: config, logger: logger,
-            onResult: { metrics.countConfigReload(success: $0) },
+            onResult: {
+                metrics.countConfigReload(success: $0)
+                security?.reload(reason: "SIGHUP")
+            },
             onChange: { old, new in
                 logSettings.update(level: new.logLevel, format: new.logFormat)
                 if old.autofix != new.autofix { autofix.set(new.autofix, by: "config file") }
@@ -85,6 +101,7 @@ public enum Agent {
         var services = parts.services(config: config, configuration: { reloader.config }, logger: logger)
         services.append(http)
         services.append(reloader)
+        if let security { services.append(WebConfigWatcher(security: security)) }
         if let kubernetes { services.append(kubernetes) }
         services.append(
             ControlServer(

@@ -16,7 +16,7 @@ final class AgentEndpoint: HTTPEndpointHandler {
 
     init(
         state: LiveNodeState, conntrack: LiveConntrackTable?, metrics: AgentMetrics, findings: FindingsRegistry,
-        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?,
+        httpStatistics: @escaping @Sendable () -> HTTPServerStatistics.Snapshot?, webSecurity: Bool = false,
         selfSourcedSynMode: @escaping @Sendable () -> SelfSourcedSynMode = { .none }, logger: Logger
     ) {
         self.selfSourcedSynMode = selfSourcedSynMode
@@ -28,7 +28,7 @@ final class AgentEndpoint: HTTPEndpointHandler {
         self.conntrackStatistics = conntrack == nil ? nil : ConntrackStatisticsCollector()
         self.logger = logger
         metrics.register(ModelCollector { [state] in state.read { ModelReading($0, ready: state.isReady) } })
-        metrics.register(HTTPCollector(read: httpStatistics))
+        metrics.register(HTTPCollector(read: httpStatistics, webSecurity: webSecurity))
     }
 
     func metrics() async -> HTTPResponseBody {

@@ -50,6 +50,12 @@ struct Run: AsyncParsableCommand {
         help: ArgumentHelp("Control socket for `pathwatch autofix` (default /run/pathwatch/control.sock).", valueName: "path"))
     var controlSocket: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "exporter-toolkit web configuration (TLS, basic auth; re-read on SIGHUP and when its files change).", valueName: "file"))
+    var webConfig: String?
+
     @Option(name: .long, help: ArgumentHelp("Log format: text or json (default text).", valueName: "format"))
     var logFormat: LogFormat?
 
@@ -62,7 +68,8 @@ struct Run: AsyncParsableCommand {
         let loader = ConfigLoader(
             path: config,
             overrides: ConfigOverrides(
-                listen: listen, autofix: autofix, logFormat: logFormat, logLevel: logLevel, controlSocket: controlSocket))
+                listen: listen, autofix: autofix, logFormat: logFormat, logLevel: logLevel, controlSocket: controlSocket,
+                webConfig: webConfig))
         let status = await Agent.run(loader: loader, version: BuildInfo.version, commit: BuildInfo.commit)
         if status != .clean { throw ExitCode(status.rawValue) }
     }

@@ -75,6 +75,68 @@ struct AgentLifecycleTests {
         }
     }
 
+    @Test func aBadWebConfigIsRefusedWithExitStatus2NamingTheKey() throws {
+        let file = "/tmp/pathwatch-web-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yml"
+        try "tls_server_config:\n  cert_file: /nonexistent/tls.crt\n  key_file: /nonexistent/tls.key\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try withNamespace("badweb") { ns in
+            let agent = try AgentProcess(in: ns, arguments: ["--web-config", file])
+            agent.process.waitUntilExit()
+            #expect(agent.process.terminationStatus == 2)
+            #expect(
+                agent.log.contains("web config \(file): tls_server_config.cert_file: /nonexistent/tls.crt: no such file"),
+                "names the key: \(agent.log)")
+            #expect(try ns.exec(["nft", "list", "ruleset"]).isEmpty)
+        }
+    }
+
+    /// The web config through the real binary: TLS only, passwords on every path, the series it
+    /// adds, and SIGHUP re-reading it (a broken certificate then keeps the last good one).
+    @Test func aWebConfigServesHTTPSWithPasswordsAndReloadsOnSIGHUP() throws {
+        let directory = try KubernetesReportingNamespaceTests.files(port: 1)  // CA, a certificate for 127.0.0.1
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let d = directory.path
+        // bcrypt of change-me-prometheus (packaging/kubernetes-overlays/tls/web-config.yaml).
+        let hash = "$2b$10$l7wSwQt9fUwRJ5hQOpnQKuQBHjrDLKojuiuXZf.dT7E02T06diYim"
+        try "tls_server_config:\n  cert_file: \(d)/server.crt\n  key_file: \(d)/server.key\nbasic_auth_users:\n  prometheus: \"\(hash)\"\n"
+            .write(toFile: "\(d)/web.yml", atomically: true, encoding: .utf8)
+        try withNamespace("web") { ns in
+            let agent = try AgentProcess(in: ns, config: "http:\n  webConfig: \(d)/web.yml\n")
+            defer { agent.stop() }
+            func status(_ path: String, _ credentials: [String] = ["-u", "prometheus:change-me-prometheus"]) throws -> String {
+                try ns.exec(
+                    ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "\(d)/ca.crt"] + credentials
+                        + ["https://127.0.0.1:\(agent.port)\(path)"], check: false)
+            }
+            #expect(eventually(within: 15, every: 0.1) { (try? status("/readyz")) == "200" }, "log:\n\(agent.log)")
+            #expect(try agent.get("/healthz").status != 200, "plain HTTP is refused")
+            #expect(try status("/metrics", []) == "401")
+            // Within 3× the last verification's time another one is refused at once (429).
+            #expect(eventually(within: 5, every: 0.2) { (try? status("/metrics", ["-u", "prometheus:wrong"])) == "401" })
+            let page = try ns.exec(
+                [
+                    "curl", "-s", "-m", "5", "--cacert", "\(d)/ca.crt", "-u", "prometheus:change-me-prometheus",
+                    "https://127.0.0.1:\(agent.port)/metrics",
+                ])
+            let metrics = Metrics(text: page)
+            #expect(metrics.value("pathwatch_http_rejections_total", ["reason": "unauthorized"]) == 2)
+            #expect((metrics.value("pathwatch_http_rejections_total", ["reason": "tls"]) ?? 0) >= 1)
+            #expect(metrics.value("pathwatch_http_web_config_reloads_total", ["result": "success"]) == 0)
+
+            try "not a certificate\n".write(toFile: "\(d)/server.crt", atomically: true, encoding: .utf8)
+            agent.signal(SIGHUP)
+            #expect(eventually(within: 5) { agent.log.contains("web config reload refused") }, "log:\n\(agent.log)")
+            #expect(try status("/healthz") == "200", "the last good certificate stays")
+            let after = try ns.exec(
+                [
+                    "curl", "-s", "-m", "5", "--cacert", "\(d)/ca.crt", "-u", "prometheus:change-me-prometheus",
+                    "https://127.0.0.1:\(agent.port)/metrics",
+                ])
+            #expect(Metrics(text: after).value("pathwatch_http_web_config_reloads_total", ["result": "failure"]) == 1)
+        }
+    }
+
     @Test func withoutCapNetAdminItSaysWhichCapabilityIsMissing() throws {
         guard Shell.exists("setpriv") else {
             Issue.record("setpriv (util-linux) is needed for this test")

@@ -127,6 +127,61 @@ struct KubernetesReportingNamespaceTests {
         }
     }
 
+    /// The instance hairpin of a pod masqueraded to the node's address: the self-sourced SYN
+    /// finding names the client pod, from the conntrack flow the frontend is named from.
+    @Test func aMasqueradedPodsInstanceHairpinNamesTheClientPod() throws {
+        try withNamespaces(["inst", "lb", "pod"]) { nss in
+            let (instance, lb, pod) = (nss[0], nss[1], nss[2])
+            let lab = SelfSourcedSynDropTests()
+            _ = try lab.lab(instance, lb)
+            try lab.masqueradedPod(pod, on: instance)
+            let port = Int.random(in: 20_000..<30_000)
+            let directory = try Self.files(port: port)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let d = directory.path
+            try #"""
+            {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[
+             {"metadata":{"name":"client-7d9","namespace":"shop","uid":"a"},"spec":{},"status":{"phase":"Running","podIPs":[{"ip":"10.244.0.2"}]}}]}
+            """#.write(toFile: "\(d)/pods.json", atomically: true, encoding: .utf8)
+            let api = try BackgroundProcess(
+                [
+                    "python3", Self.script, "\(port)", "\(d)/server.crt", "\(d)/server.key", "secret-token", "node-1", "\(d)/pods.json",
+                    "\(d)/state.json",
+                ], in: instance, name: "apiserver")
+            defer { api.stop() }
+            #expect(eventually(within: 5) { api.output.contains("listening") }, "stand-in API server: \(api.output)")
+            let agent = try AgentProcess(
+                in: instance,
+                config: """
+                    paths:
+                      enabled: false
+                    kubernetes:
+                      enabled: true
+                      kubeconfig: \(d)/kubeconfig
+                      nodeName: node-1
+                      conditions: false
+                      events: false
+                    """)
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(
+                eventually(within: 5, every: 0.1) {
+                    ((try? agent.metrics().value("pathwatch_kubernetes_requests_total", ["verb": "list", "result": "success"])) ?? nil ?? 0)
+                        >= 1
+                }, "the pods are listed first; log:\n\(agent.log)")
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: pod, name: "pod-client")
+            defer { client.stop() }
+            #expect(
+                eventually(within: 3, every: 0.05) {
+                    let finding = (try? agent.findings(kind: "self_sourced_syn_drop"))?.first
+                    return (finding?["evidence"] as? [String: Any])?["clientPods"] as? [String] == ["shop/client-7d9"]
+                }, "log:\n\(agent.log)")
+            let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)
+            #expect((finding["summary"] as? String)?.contains("pods shop/client-7d9") == true, "\(finding)")
+        }
+    }
+
     @Test func aKubeconfigThatCannotBeUsedRefusesStartUpNamingTheKey() throws {
         try withNamespaces(["node"]) { nss in
             let agent = try AgentProcess(

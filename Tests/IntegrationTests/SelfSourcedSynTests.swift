@@ -25,6 +25,22 @@ struct SelfSourcedSynDropTests {
         return try #require(fields.firstIndex(of: "link/ether").map { fields[$0 + 1] })
     }
 
+    /// A pod 10.244.0.2 on the instance whose connections leave masqueraded to 10.0.1.10.
+    func masqueradedPod(_ pod: Namespace, on instance: Namespace) throws {
+        try instance.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        try instance.ip("link", "add", "vpod", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
+        try instance.ip("addr", "add", "169.254.1.1/32", "dev", "vpod")
+        try instance.ip("link", "set", "vpod", "up")
+        try instance.ip("route", "add", "10.244.0.2/32", "dev", "vpod", "scope", "link")
+        try pod.ip("addr", "add", "10.244.0.2/32", "dev", "eth0")
+        try pod.ip("link", "set", "eth0", "up")
+        try pod.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
+        try pod.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
+        try instance.nft(
+            "table ip podnat {\n chain post { type nat hook postrouting priority 100; ip saddr 10.244.0.2 oifname \"eth0\" masquerade; }\n}\n"
+        )
+    }
+
     func probeTable(_ ns: Namespace) -> String { (try? ns.exec(["nft", "list", "table", "inet", "pathwatch"])) ?? "" }
 
     func probeMode(_ agent: AgentProcess) throws -> Bool {
@@ -187,18 +203,7 @@ struct SelfSourcedSynDropTests {
         try withNamespaces(["inst", "lb", "pod"]) { nss in
             let (instance, lb, pod) = (nss[0], nss[1], nss[2])
             _ = try lab(instance, lb)
-            try instance.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
-            try instance.ip("link", "add", "vpod", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
-            try instance.ip("addr", "add", "169.254.1.1/32", "dev", "vpod")
-            try instance.ip("link", "set", "vpod", "up")
-            try instance.ip("route", "add", "10.244.0.2/32", "dev", "vpod", "scope", "link")
-            try pod.ip("addr", "add", "10.244.0.2/32", "dev", "eth0")
-            try pod.ip("link", "set", "eth0", "up")
-            try pod.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
-            try pod.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
-            try instance.nft(
-                "table ip podnat {\n chain post { type nat hook postrouting priority 100; ip saddr 10.244.0.2 oifname \"eth0\" masquerade; }\n}\n"
-            )
+            try masqueradedPod(pod, on: instance)
             let agent = try AgentProcess(in: instance)
             defer { agent.stop() }
             try agent.waitUntilReady()

@@ -47,13 +47,17 @@ struct MetricsExpositionTests {
         cpu.insertFailed = 1
         metrics.conntrack.record(
             ConntrackStatistics(perCPU: [cpu], global: ConntrackGlobalStatistics(entries: 3, maxEntries: 262_144)), kernelHasFlows: false)
-        metrics.register(HTTPCollector { HTTPServerStatistics.Snapshot() })
+        var refusals = HTTPServerStatistics.Snapshot()
+        (refusals.tlsFailures, refusals.unauthorized, refusals.authBusy) = (1, 2, 3)
+        metrics.register(HTTPCollector(read: { [refusals] in refusals }, webSecurity: true))
         metrics.setFindingCounts([])
         metrics.findingCauses.set([
             Finding(kind: .hairpin, key: "10.0.9.9:80", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
             Finding(kind: .missingSubnetRoute, key: "net1 10.5.2.0/24", summary: "s", firstSeen: Date(timeIntervalSince1970: 0)),
         ])
         KubernetesMetrics(registry: metrics.registry).count(.patch, .success)
+        let web = WebSecurityMetrics(registry: metrics.registry)
+        web.countReload(success: true)
         var hairpin = HairpinEngine.Statistics()
         hairpin.flows = ["10.0.9.9:80": 1]
         hairpin.unanswered = ["10.0.9.9:80": 1]
@@ -216,5 +220,18 @@ struct MetricsExpositionTests {
         stats.rxBytes = 40  // the interface was recreated
         state.updateStatistics(of: Link(index: InterfaceIndex(3), name: "eth1", statistics: stats))
         #expect(Self.page(of: state).contains("pathwatch_link_rx_bytes_total{interface=\"eth1\"} 40"))
+    }
+
+    /// Without `--web-config` the page carries exactly the rejection reasons it did before.
+    @Test func theWebConfigsRejectionReasonsAppearOnlyWithAWebConfig() {
+        var plain = PrometheusPage()
+        HTTPCollector { HTTPServerStatistics.Snapshot() }.collect(into: &plain)
+        let plainText = String(decoding: plain.bytes, as: UTF8.self)
+        #expect(plainText.contains("reason=\"connection_limit\""))
+        for reason in ["tls", "unauthorized", "auth_busy"] { #expect(!plainText.contains("reason=\"\(reason)\"")) }
+        var secured = PrometheusPage()
+        HTTPCollector(read: { HTTPServerStatistics.Snapshot() }, webSecurity: true).collect(into: &secured)
+        let securedText = String(decoding: secured.bytes, as: UTF8.self)
+        for reason in ["tls", "unauthorized", "auth_busy"] { #expect(securedText.contains("reason=\"\(reason)\"")) }
     }
 }

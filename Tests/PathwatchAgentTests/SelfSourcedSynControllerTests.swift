@@ -75,6 +75,59 @@ struct SelfSourcedSynControllerTests {
         #expect(h.slice.statistics.probePackets == 3)
     }
 
+    struct Pods: PodNameResolver {
+        func pod(at address: IPAddress) -> PodReference? {
+            address == IPAddress("10.0.1.10")! ? PodReference(namespace: "shop", name: "web-0") : nil
+        }
+    }
+
+    @Test func findingsNameThePodsOnceADirectoryIsGiven() throws {
+        let h = Harness()
+        h.slice.namePods(with: Pods())
+        h.probe.flows = [Self.outbound(40000)]
+        h.probe.packets = [Self.syn(40000)]
+        h.turn(at: t0)
+        let finding = try #require(h.findings.snapshot().first)
+        #expect(finding.evidenceJSON["clientPods"] == .array([.string("shop/web-0")]))
+        #expect(finding.evidenceJSON["serverPods"] == .array([.string("shop/web-0")]))
+        #expect(finding.summary.contains("(pods shop/web-0 → shop/web-0)"))
+
+        let without = Harness()
+        without.probe.flows = [Self.outbound(40000)]
+        without.probe.packets = [Self.syn(40000)]
+        without.turn(at: t0)
+        let plain = try #require(without.findings.snapshot().first)
+        #expect(plain.evidenceJSON["clientPods"] == nil)
+        #expect(!plain.summary.contains("pods"))
+    }
+
+    /// A pod's connection masqueraded to the node's address: the SYN's source is the node's, the
+    /// client pod is the flow's original source.
+    @Test func aMasqueradedPodIsNamedAsTheClient() throws {
+        struct Directory: PodNameResolver {
+            func pod(at address: IPAddress) -> PodReference? {
+                address == IPAddress("10.0.5.7")! ? PodReference(namespace: "shop", name: "client-7d9") : nil
+            }
+        }
+        let h = Harness()
+        h.slice.namePods(with: Directory())
+        let (pod, node, frontend) = (IPAddress("10.0.5.7")!, IPAddress("10.0.1.10")!, IPAddress("10.0.9.9")!)
+        h.probe.flows = [
+            ConntrackFlow(
+                family: .inet, id: 9,
+                original: FlowTuple(source: pod, destination: frontend, protocolNumber: .tcp, sourcePort: 51000, destinationPort: 80),
+                reply: FlowTuple(source: frontend, destination: node, protocolNumber: .tcp, sourcePort: 80, destinationPort: 40000))
+        ]
+        h.probe.packets = [Self.syn(40000), Self.syn(40000)]
+        h.turn(at: t0)
+        let finding = try #require(h.findings.snapshot().first)
+        #expect(finding.key == "10.0.9.9:80")
+        #expect(finding.evidenceJSON["clientPods"] == .array([.string("shop/client-7d9")]))
+        #expect(finding.evidenceJSON["serverPods"] == nil, "the target is the node's own address")
+        #expect(finding.evidenceJSON["sourceEndpoints"] == .array([.string("10.0.1.10:40000")]), "the lists stay as they were")
+        #expect(h.probe.lookups == 1)
+    }
+
     @Test func aProbeThatCannotBeInstalledFallsBackAndIsRetriedEvery30Seconds() {
         let h = Harness()
         h.installFails = true

@@ -36,7 +36,11 @@ final class FakeSynProbe: SynProbeSource {
 
     func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow] {
         lookups += 1
-        return flows.filter { $0.original.sourcePort == port }
+        // As SynProbe does: the node's own flows and those masqueraded to the address and port.
+        return flows.filter {
+            ($0.original.source == address && $0.original.sourcePort == port)
+                || ($0.reply.destination == address && $0.reply.destinationPort == port)
+        }
     }
 
     func remove() throws { removed = true }

@@ -192,3 +192,41 @@ struct HairpinEvidencePodNameTests {
         #expect(json["clientPods"] == nil && json["serverPods"] == nil)
     }
 }
+
+/// Pod names in self-sourced SYN (instance hairpin) evidence: the same shape as the hairpin's.
+@Suite("Self-sourced SYN evidence names pods")
+struct SelfSourcedSynEvidencePodNameTests {
+    func evidence() -> SelfSourcedSynEvidence {
+        let frontend = HairpinCorrelator.Endpoint(address: IPAddress("10.0.9.9")!, port: 80)
+        var evidence = SelfSourcedSynEvidence(frontend: frontend, detection: "probe")
+        evidence.add(
+            SelfSourcedSyn(
+                source: .init(address: IPAddress("10.0.1.20")!, port: 35220), target: .init(address: IPAddress("10.0.1.21")!, port: 8080),
+                frontend: frontend, interface: "eth0", senderMAC: nil))
+        return evidence
+    }
+
+    @Test func knownPodsAreNamedInEvidenceAndSummary() {
+        var named = evidence()
+        named.namePods(
+            HairpinEvidencePodNameTests.Directory(pods: [
+                IPAddress("10.0.1.20")!: PodReference(namespace: "shop", name: "client-7d9"),
+                IPAddress("10.0.1.21")!: PodReference(namespace: "shop", name: "server-0"),
+            ]))
+        #expect(named.clientPods == ["shop/client-7d9"])
+        #expect(named.serverPods == ["shop/server-0"])
+        #expect(named.summary.contains("(10.0.1.20:35220 → 10.0.1.21:8080) (pods shop/client-7d9 → shop/server-0) and fail"))
+        let json = JSONValue(encoding: named).objectMembers
+        #expect(json["clientPods"] == .array([.string("shop/client-7d9")]))
+        #expect(json["serverPods"] == .array([.string("shop/server-0")]))
+    }
+
+    @Test func withoutKnownPodsTheEvidenceIsUnchanged() {
+        var unnamed = evidence()
+        unnamed.namePods(HairpinEvidencePodNameTests.Directory(pods: [:]))
+        #expect(unnamed == evidence())
+        #expect(unnamed.summary == evidence().summary)
+        let json = JSONValue(encoding: unnamed).objectMembers
+        #expect(json["clientPods"] == nil && json["serverPods"] == nil)
+    }
+}

@@ -1,9 +1,11 @@
 import PathwatchCore
 
-/// The configuration parser on arbitrary text: a value or a ConfigError, never a trap.
+/// The configuration parsers (the agent's and the web config's) on arbitrary text: a value or a
+/// ConfigError, never a trap.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     _ = try? ConfigParser.parse(text, file: "fuzz.yaml")
+    _ = try? WebConfigParser.parse(text, file: "fuzz.yml")
     return 0
 }

@@ -10,6 +10,8 @@ struct HTTPConnection {
     let channel: NIOAsyncChannel<HTTPRequestEvent, Never>
     let state: HTTPConnectionState
     let handler: any HTTPEndpointHandler
+    /// The web configuration's users when the connection was accepted; nil: no authentication.
+    let auth: BasicAuthGate?
     let limits: HTTPLimits
     let statistics: HTTPServerStatistics
     let logger: Logger
@@ -20,6 +22,7 @@ struct HTTPConnection {
     ) {
         self.channel = connection.channel
         self.state = connection.state
+        self.auth = connection.auth
         self.handler = handler
         self.limits = limits
         self.statistics = statistics
@@ -93,14 +96,20 @@ struct HTTPConnection {
                 self.statistics.recordReserveRefusal()
                 return false
             }
+            let refusal = await self.authorize(head)
             // /state is large (35 MB with 200k routes): a few at a time, each held until written.
             let statePermit =
-                route == .serve(.state) && self.statistics.beginStateRequest(limit: self.limits.maxConcurrentStateRequests)
+                refusal == nil && route == .serve(.state)
+                && self.statistics.beginStateRequest(limit: self.limits.maxConcurrentStateRequests)
             defer { if statePermit { self.statistics.endStateRequest() } }
-            let response =
-                route == .serve(.state) && !statePermit
-                ? .text("busy: /state is being served to other clients; retry later", status: .serviceUnavailable)
-                : await self.response(to: head)
+            let response: HTTPResponseBody =
+                if let refusal {
+                    refusal
+                } else if route == .serve(.state) && !statePermit {
+                    .text("busy: /state is being served to other clients; retry later", status: .serviceUnavailable)
+                } else {
+                    await self.response(to: head)
+                }
             closeAfterResponse = closeAfterResponse || self.state.isClosing || self.state.servesHealthOnly
             try await self.write(response, request: head, keepAlive: !closeAfterResponse)
             self.logger.debug(
@@ -116,6 +125,24 @@ struct HTTPConnection {
             guard self.state.endRequest(), !closeAfterResponse else { return true }
         }
         return false
+    }
+
+    /// With `basic_auth_users`, every path needs them (as with exporter-toolkit): nil when the
+    /// request may proceed, else its 401 (or 429 while bcrypt's budget is spent).
+    private func authorize(_ head: HTTPRequestHead) async -> HTTPResponseBody? {
+        guard let auth = self.auth else { return nil }
+        let decision = await auth.check(authorization: head.headers["authorization"])
+        guard decision != .allowed else { return nil }
+        self.statistics.recordAuthRefusal(busy: decision == .busy)
+        var response: HTTPResponseBody
+        if decision == .busy {
+            response = .text("too many password checks at once; retry later", status: .tooManyRequests)
+            response.extraHeaders = [("Retry-After", "1")]
+        } else {
+            response = .text("unauthorized", status: .unauthorized)
+            response.extraHeaders = [("WWW-Authenticate", #"Basic realm="pathwatch""#)]
+        }
+        return response
     }
 
     private func response(to head: HTTPRequestHead) async -> HTTPResponseBody {
@@ -183,6 +210,7 @@ struct HTTPConnection {
             }
         }
         headers.add(name: "Content-Length", value: String(response.body.count))
+        for header in response.extraHeaders { headers.add(name: header.name, value: header.value) }
         if response.status == .methodNotAllowed {
             headers.add(name: "Allow", value: HTTPRouter.allowedMethods)
         }

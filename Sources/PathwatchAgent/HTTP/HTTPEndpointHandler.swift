@@ -10,6 +10,8 @@ public struct HTTPResponseBody: Sendable {
     public var body: [UInt8]
     /// Sent gzipped to a client that asks for it (`Accept-Encoding: gzip`), with `Vary: Accept-Encoding`.
     public var compressible: Bool
+    /// Headers besides the framing ones (`WWW-Authenticate` on a 401).
+    public var extraHeaders: [(name: String, value: String)] = []
 
     public init(status: HTTPResponseStatus = .ok, contentType: String, body: [UInt8], compressible: Bool = false) {
         self.status = status

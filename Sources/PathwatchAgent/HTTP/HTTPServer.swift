@@ -2,11 +2,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import PathwatchCore
 import ServiceLifecycle
 import Synchronization
 
 /// The agent's read-only HTTP endpoint: `GET`/`HEAD` on `/metrics`, `/findings`, `/healthz` and
-/// `/readyz`, answered by an ``HTTPEndpointHandler``.
+/// `/readyz`, answered by an ``HTTPEndpointHandler``; with a ``WebSecurity``, over TLS and behind
+/// basic auth, as its web configuration says when each connection is accepted.
 ///
 /// `run()` binds, serves until graceful shutdown (or cancellation), then closes the listening
 /// socket; idle connections are closed at once and busy ones after their current response.
@@ -18,6 +21,7 @@ public final class HTTPServer: Service {
     private let port: Int
     private let limits: HTTPLimits
     private let handler: any HTTPEndpointHandler
+    private let security: WebSecurity?
     private let logger: Logger
     private let eventLoopGroup: MultiThreadedEventLoopGroup
     private let bound = BoundAddress()
@@ -28,6 +32,7 @@ public final class HTTPServer: Service {
         port: Int,
         limits: HTTPLimits = HTTPLimits(),
         handler: any HTTPEndpointHandler,
+        security: WebSecurity? = nil,
         logger: Logger,
         eventLoopGroup: MultiThreadedEventLoopGroup
     ) {
@@ -35,6 +40,7 @@ public final class HTTPServer: Service {
         self.port = port
         self.limits = limits.clamped
         self.handler = handler
+        self.security = security
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.statistics = HTTPServerStatistics()
@@ -125,6 +131,7 @@ public final class HTTPServer: Service {
         let limits = self.limits
         let statistics = self.statistics
         let logger = self.logger
+        let security = self.security
         let bootstrap = ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: Int32(clamping: limits.listenBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -141,7 +148,8 @@ public final class HTTPServer: Service {
         do {
             return try await bootstrap.bind(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try AcceptedConnection(channel: channel, limits: limits, statistics: statistics, logger: logger)
+                    try AcceptedConnection(
+                        channel: channel, limits: limits, statistics: statistics, logger: logger, security: security?.state)
                 }.flatMapErrorThrowing { error in
                     // NIO leaves a connection whose set-up failed open; close it here.
                     logger.warning("Cannot set up HTTP connection", metadata: ["error": "\(error)"])
@@ -159,12 +167,16 @@ public final class HTTPServer: Service {
 struct AcceptedConnection: Sendable {
     let channel: NIOAsyncChannel<HTTPRequestEvent, Never>
     let state: HTTPConnectionState
+    let auth: BasicAuthGate?
 
     /// Sets up the pipeline of a new connection. Must run on the channel's event loop.
     ///
-    /// Inbound, in order: idle timer → idle closer → head limiter → HTTP decoder → event
+    /// Inbound, in order: (with TLS: TLS handler → handshake guard →) idle timer → idle closer → head limiter → HTTP decoder → event
     /// translator → async channel. Outbound: HTTP encoder → idle timer.
-    init(channel: any Channel, limits: HTTPLimits, statistics: HTTPServerStatistics, logger: Logger) throws {
+    init(
+        channel: any Channel, limits: HTTPLimits, statistics: HTTPServerStatistics, logger: Logger,
+        security: WebSecurityState? = nil
+    ) throws {
         let pipeline = channel.pipeline.syncOperations
         let reserve = statistics.reserveAdmissions.withLock { $0.contains(ObjectIdentifier(channel)) }
         let state = HTTPConnectionState(channel: channel, servesHealthOnly: reserve)
@@ -174,6 +186,11 @@ struct AcceptedConnection: Sendable {
         decoderLimits.maxHeaderFieldSize = limits.maxRequestHeadBytes
         decoderLimits.maxHeaderListSize = limits.maxRequestHeadBytes
 
+        if let tls = security?.tls {
+            try pipeline.addHandler(Self.tlsHandler(tls, clientAuth: security?.clientAuth ?? .noClientCert))
+            try pipeline.addHandler(
+                TLSHandshakeGuard(timeout: TimeAmount(limits.requestHeadTimeout), statistics: statistics, logger: logger))
+        }
         try pipeline.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
         try pipeline.addHandler(IdleConnectionCloser(state: state, statistics: statistics, logger: logger))
         try pipeline.addHandler(
@@ -188,5 +205,16 @@ struct AcceptedConnection: Sendable {
         try pipeline.addHandler(RequestEventTranslator(framing: framing))
         self.channel = try NIOAsyncChannel(wrappingChannelSynchronously: channel)
         self.state = state
+        self.auth = security?.auth
+    }
+
+    /// RequestClientCert and RequireAnyClientCert ask for a certificate without checking it.
+    private static func tlsHandler(_ context: NIOSSLContext, clientAuth: WebConfig.ClientAuth) -> NIOSSLServerHandler {
+        switch clientAuth {
+        case .requestClientCert, .requireAnyClientCert:
+            NIOSSLServerHandler(context: context, customVerificationCallback: { _, promise in promise.succeed(.certificateVerified) })
+        case .noClientCert, .verifyClientCertIfGiven, .requireAndVerifyClientCert:
+            NIOSSLServerHandler(context: context)
+        }
     }
 }

@@ -33,6 +33,13 @@ public final class HTTPServerStatistics: Sendable {
         public var stateRequestsInFlight: Int
         /// `/state` requests answered 503 because `maxConcurrentStateRequests` were in flight.
         public var stateRequestsBusy: Int
+        /// TLS handshakes that failed (plain HTTP to the TLS port, a refused client certificate)
+        /// or did not complete within the request-head deadline.
+        public var tlsFailures: Int
+        /// Requests answered 401: no, malformed or wrong basic-auth credentials.
+        public var unauthorized: Int
+        /// Requests answered 429 because bcrypt's budget was spent (a verification running).
+        public var authBusy: Int
 
         public init() {
             self.responsesByStatusClass = Array(repeating: 0, count: 6)
@@ -49,6 +56,9 @@ public final class HTTPServerStatistics: Sendable {
             self.openReserveConnections = 0
             self.stateRequestsInFlight = 0
             self.stateRequestsBusy = 0
+            self.tlsFailures = 0
+            self.unauthorized = 0
+            self.authBusy = 0
         }
 
         /// Responses sent with a status code in `statusClass`xx (1 … 5); 0 for other values.
@@ -132,6 +142,16 @@ public final class HTTPServerStatistics: Sendable {
     /// unanswered and counted as refused by the connection limit, which is what it is.
     func recordReserveRefusal() {
         self.state.withLock { $0.rejectedConnections += 1 }
+    }
+
+    func recordTLSFailure() {
+        self.state.withLock { $0.tlsFailures += 1 }
+    }
+
+    func recordAuthRefusal(busy: Bool) {
+        self.state.withLock { state in
+            if busy { state.authBusy += 1 } else { state.unauthorized += 1 }
+        }
     }
 
     func recordWriteTimeout() {

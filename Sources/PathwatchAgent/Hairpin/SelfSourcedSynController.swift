@@ -43,6 +43,8 @@ final class SelfSourcedSynController {
     private var lastMartian: UInt64?
     private var martianReadable = true
     private var lookups = FrontendLookups()
+    /// Pods whose flows were masqueraded to a source endpoint, found with its frontend.
+    private var clients: [Endpoint: IPAddress] = [:]
 
     init(
         sources: Sources, slice: SelfSourcedSynSlice, logGroup: Int, findings: FindingsRegistry, logger: Logger,
@@ -181,7 +183,8 @@ final class SelfSourcedSynController {
             return
         }
         let frontend = self.frontend(of: header, probe: probe, at: now)
-        guard let syn = SelfSourcedSyn(packet: packet, frontend: frontend, interface: interface) else { return }
+        guard var syn = SelfSourcedSyn(packet: packet, frontend: frontend, interface: interface) else { return }
+        if frontend != nil { syn.client = clients[syn.source] }
         let outcome = slice.update { engine, s in
             s.probePackets += 1
             return engine.logged(syn, at: now)
@@ -217,6 +220,8 @@ final class SelfSourcedSynController {
             let local = sources.localEndpoints()
             guard let frontend = SelfSourcedSyn.frontend(of: header, among: flows, isLocal: { local.contains($0) }) else { return nil }
             lookups.remember(frontend, for: source, at: now)
+            if clients.count >= lookups.cacheLimit { clients.removeAll(keepingCapacity: true) }
+            clients[source] = SelfSourcedSyn.masqueradedClient(of: header, to: frontend, among: flows)
             return frontend
         }
     }
@@ -226,7 +231,12 @@ final class SelfSourcedSynController {
         let time = wallClock()
         for outcome in outcomes {
             switch outcome {
-            case .opened(let report), .updated(let report):
+            case .opened(var report), .updated(var report):
+                if let resolver = slice.podNames, var evidence = report.evidence as? SelfSourcedSynEvidence {
+                    evidence.namePods(resolver)
+                    report.evidence = evidence
+                    report.summary = evidence.summary
+                }
                 let opened = findings.report(
                     kind: .selfSourcedSynDrop, key: report.key.description, summary: report.summary, evidence: report.evidence,
                     remediation: HairpinRemediation.clientAddressPreserved, at: time, occurrences: report.occurrences)

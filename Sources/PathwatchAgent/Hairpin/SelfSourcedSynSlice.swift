@@ -22,6 +22,7 @@ public final class SelfSourcedSynSlice: Sendable {
     }
 
     private let state: Mutex<(engine: SelfSourcedSynEngine, statistics: Statistics)>
+    private let pods = Mutex<(any PodNameResolver)?>(nil)
 
     public init(settings: AgentConfig.HairpinSettings) {
         let engine = SelfSourcedSynEngine(
@@ -31,6 +32,11 @@ public final class SelfSourcedSynSlice: Sendable {
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
     public var mode: SelfSourcedSynMode { state.withLock { $0.statistics.mode } }
+
+    /// From now on, the evidence names the client and server pods this resolver knows.
+    public func namePods(with resolver: any PodNameResolver) { pods.withLock { $0 = resolver } }
+
+    var podNames: (any PodNameResolver)? { pods.withLock { $0 } }
 
     /// Runs `body` on the engine and the numbers, under the slice's lock only.
     func update<T>(_ body: (inout SelfSourcedSynEngine, inout Statistics) -> T) -> T {

@@ -8,11 +8,13 @@ public struct ConfigOverrides: Sendable {
     public var logFormat: LogFormat?
     public var logLevel: LogLevel?
     public var controlSocket: String?
+    public var webConfig: String?
 
     public init(
         listen: ListenAddress? = nil, autofix: AutofixMode? = nil, logFormat: LogFormat? = nil, logLevel: LogLevel? = nil,
-        controlSocket: String? = nil
+        controlSocket: String? = nil, webConfig: String? = nil
     ) {
+        self.webConfig = webConfig
         self.listen = listen
         self.autofix = autofix
         self.logFormat = logFormat
@@ -26,6 +28,7 @@ public struct ConfigOverrides: Sendable {
         if let logFormat { config.logFormat = logFormat }
         if let logLevel { config.logLevel = logLevel }
         if let controlSocket { config.controlSocket = controlSocket }
+        if let webConfig { config.http.webConfig = webConfig }
     }
 }
 

@@ -113,6 +113,8 @@ public struct AgentConfig: Sendable, Equatable {
         public var loopbackReserve = 4
         /// Who may read `/state` (whole tables, individual flows).
         public var stateFrom = StateAccess.loopback
+        /// The exporter-toolkit web configuration file (TLS, basic auth); nil: plain HTTP, no auth.
+        public var webConfig: String?
         public init() {}
     }
 }

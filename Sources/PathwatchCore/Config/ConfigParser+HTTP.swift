@@ -14,6 +14,10 @@ extension Reader {
             case "writeTimeoutSeconds": h.writeTimeoutSeconds = try seconds(v, path, 1...3600)
             case "loopbackReserve": h.loopbackReserve = try integer(v, path, 0...64)
             case "stateFrom": h.stateFrom = try choice(v, path, StateAccess.self)
+            case "webConfig":
+                let file = try string(v, path)
+                guard !file.isEmpty else { throw error(v, path, file, "expected the path of an exporter-toolkit web configuration file") }
+                h.webConfig = file
             default: throw unknown(sub, path)
             }
         }

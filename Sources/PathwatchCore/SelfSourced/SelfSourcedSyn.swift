@@ -15,6 +15,9 @@ public struct SelfSourcedSyn: Sendable, Hashable {
     public var senderMAC: String?
     /// TCP (a SYN) or UDP (any datagram).
     public var protocolNumber: IPProtocolNumber
+    /// The pod behind `source` when conntrack shows its flow masqueraded to the node's address
+    /// (the flow's original source); nil for the node's own sockets. Names the client pod.
+    public var client: IPAddress?
 
     public init(
         source: Endpoint, target: Endpoint, frontend: Endpoint?, interface: String?, senderMAC: String?,
@@ -63,5 +66,17 @@ public struct SelfSourcedSyn: Sendable, Hashable {
         }
         guard let best, let port = best.original.destinationPort else { return nil }
         return Endpoint(address: best.original.destination, port: port)
+    }
+
+    /// The pod whose flow to `frontend` was masqueraded to the SYN's source: the original source
+    /// of that flow when it is not the SYN's own (a SYN from the node's own socket has none).
+    public static func masqueradedClient(
+        of header: IPPacketHeader, to frontend: Endpoint, among flows: [ConntrackFlow]
+    ) -> IPAddress? {
+        flows.first { flow in
+            flow.original.destination == frontend.address && flow.original.destinationPort == frontend.port
+                && flow.reply.destination == header.source && flow.reply.destinationPort == header.sourcePort
+                && flow.original.source != header.source
+        }?.original.source
     }
 }

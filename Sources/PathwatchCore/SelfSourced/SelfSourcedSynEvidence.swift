@@ -1,3 +1,5 @@
+import Netlink
+
 /// What a `self_sourced_syn_drop` finding says about one frontend (or about SYNs whose
 /// frontend could not be named): bounded lists, so a storm of ports cannot grow it.
 public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
@@ -13,6 +15,13 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
     public private(set) var detection: String
     /// `tcp`, or `udp` for datagrams (the instance hairpin over UDP).
     public private(set) var protocolName = "tcp"
+    /// The pods behind `sourceEndpoints` and `localTargets` (`namespace/name`), as in the hairpin
+    /// evidence, when a pod directory knows them (Kubernetes reporting); absent otherwise.
+    public private(set) var clientPods: [String]?
+    public private(set) var serverPods: [String]?
+    /// The addresses behind the lists, for naming pods without parsing the text back.
+    private var sourceAddresses: [IPAddress] = []
+    private var targetAddresses: [IPAddress] = []
     public static let listLimit = 5
 
     public init(frontend: SelfSourcedSyn.Endpoint?, detection: String) {
@@ -25,23 +34,35 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
         protocolName = syn.protocolNumber == .udp ? "udp" : "tcp"
         sources.appendOnce(syn.source.description, limit: Self.listLimit)
         targets.appendOnce(syn.target.description, limit: Self.listLimit)
+        sourceAddresses.appendOnce(syn.client ?? syn.source.address, limit: Self.listLimit)
+        targetAddresses.appendOnce(syn.target.address, limit: Self.listLimit)
         if let interface = syn.interface { interfaces.appendOnce(interface, limit: Self.listLimit) }
         if let mac = syn.senderMAC { senderMACs.appendOnce(mac, limit: Self.listLimit) }
         let via = [syn.interface.map { " on \($0)" }, syn.senderMAC.map { " from \($0)" }].compactMap { $0 }.joined()
         samples.appendKeepingLast("\(syn.source) -> \(syn.frontend?.description ?? "?") -> \(syn.target)\(via)", limit: Self.listLimit)
     }
 
+    /// Names the pods behind the client and server addresses; lists stay absent when no address
+    /// is a known pod, so `/findings` is unchanged without Kubernetes.
+    public mutating func namePods(_ pods: any PodNameResolver) {
+        let clients = pods.podNames(sourceAddresses, limit: Self.listLimit)
+        let servers = pods.podNames(targetAddresses, limit: Self.listLimit)
+        clientPods = clients.isEmpty ? nil : clients
+        serverPods = servers.isEmpty ? nil : servers
+    }
+
     public var summary: String {
+        let pods = clientPods.map { " (pods \($0.joined(separator: ", ")) → \((serverPods ?? []).joined(separator: ", ")))" } ?? ""
         let through =
             frontend.map { "through frontend \($0)" }
             ?? "through a frontend conntrack could not name (no outbound flow with the same source port)"
         let what = protocolName == "udp" ? "UDP datagrams" : "SYNs"
         return
-            "\(what) this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", "))) and fail (IPv4 drops them as martian sources; over IPv6 the answer goes to the wrong socket): the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
+            "\(what) this node sent \(through) come back with its own source address (\(sources.joined(separator: ", ")) → \(targets.joined(separator: ", ")))\(pods) and fail (IPv4 drops them as martian sources; over IPv6 the answer goes to the wrong socket): the load balancer keeps the client address and sends the node's own connections back to it (instance hairpin); \(loggedSyns) logged"
     }
 
     private enum CodingKeys: String, CodingKey {
-        case frontend, sourceEndpoints, localTargets, interfaces, senderMACs, samples, loggedSyns, detection
+        case frontend, sourceEndpoints, localTargets, interfaces, senderMACs, samples, loggedSyns, detection, clientPods, serverPods
         case protocolName = "protocol"
     }
 
@@ -57,6 +78,8 @@ public struct SelfSourcedSynEvidence: FindingDetail, Hashable {
         try container.encode(samples, forKey: .samples)
         try container.encode(loggedSyns, forKey: .loggedSyns)
         try container.encode(detection, forKey: .detection)
+        try container.encodeIfPresent(clientPods, forKey: .clientPods)
+        try container.encodeIfPresent(serverPods, forKey: .serverPods)
     }
 }
 

@@ -77,7 +77,9 @@ struct MetadataHTTPClientTests {
         try await Self.withServer(nil) { port in
             let start = ContinuousClock.now
             #expect(await get(port, timeout: 0.5).failureReason == .timeout)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // The server holds the connection forever: without the deadline this would hang.
+            // Generous, because the unit suites run in parallel on two busy cores.
+            #expect(ContinuousClock.now - start < .seconds(10))
         }
     }
 
