@@ -14,7 +14,17 @@ public final class SelfSourcedSynSlice: Sendable {
         public var probePackets: UInt64 = 0
         public var probeReinstalls: UInt64 = 0
         public var probeLost: UInt64 = 0
-        /// The kernel's `in_martian_src`, as last read.
+        /// Checks of the probe's table (a dump): after someone else changed it, after the rules
+        /// logged (to read their counters), after lost notifications. None while nothing happens.
+        public var probeChecks: UInt64 = 0
+        /// Times the nf_tables notification socket overran; each is followed by a check.
+        public var probeNotificationsLost: UInt64 = 0
+        /// Transactions that changed the probe's sets of node-local endpoints.
+        public var endpointSetUpdates: UInt64 = 0
+        /// Address ranges (merged) in those sets.
+        public var localEndpointRanges = 0
+        /// The kernel's `in_martian_src`, as last read in counter mode (the collector reads it
+        /// itself when it has the counter).
         public var martianPackets: UInt64 = 0
         public var mode = SelfSourcedSynMode.none
         public var overflowSyns: UInt64 = 0
@@ -44,12 +54,23 @@ public final class SelfSourcedSynSlice: Sendable {
 /// The self-sourced SYN slice's metrics, read at scrape time.
 public struct SelfSourcedSynCollector: ScrapeCollector {
     let statistics: @Sendable () -> SelfSourcedSynSlice.Statistics
+    /// Read when scraped (node_exporter style): with the probe installed nothing else reads it,
+    /// so an idle agent does not wake to poll a file nobody asked about.
+    let martian: (any MartianCounterSource)?
 
-    public init(_ slice: SelfSourcedSynSlice) { statistics = { slice.statistics } }
-    init(statistics: @escaping @Sendable () -> SelfSourcedSynSlice.Statistics) { self.statistics = statistics }
+    public init(_ slice: SelfSourcedSynSlice) {
+        statistics = { slice.statistics }
+        martian = MartianCounterFile()
+    }
+
+    init(statistics: @escaping @Sendable () -> SelfSourcedSynSlice.Statistics, martian: (any MartianCounterSource)? = nil) {
+        self.statistics = statistics
+        self.martian = martian
+    }
 
     public func collect(into page: inout PrometheusPage) {
-        let s = statistics()
+        var s = statistics()
+        if let value = try? martian?.read() { s.martianPackets = value }
         page.counter(
             "pathwatch_self_sourced_syn_drops_total",
             help:
@@ -90,6 +111,25 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
             help:
                 "Times logged SYNs were lost because the probe's nfnetlink_log socket overran (ENOBUFS); drops are still counted by the rule.",
             value: s.probeLost)
+        page.counter(
+            "pathwatch_syn_probe_checks_total",
+            help:
+                "Checks of the probe's nftables table (a dump of its chain): after another program changed it, after its rules logged (to read their counters), after lost change notifications. Flat on an idle node.",
+            value: s.probeChecks)
+        page.counter(
+            "pathwatch_syn_probe_notifications_lost_total",
+            help:
+                "Times the probe's nf_tables change-notification socket overran (ENOBUFS); each is followed by a full check of the table.",
+            value: s.probeNotificationsLost)
+        page.counter(
+            "pathwatch_syn_probe_endpoint_set_updates_total",
+            help:
+                "Transactions that changed the probe's nftables sets of node-local endpoints (local4, local6) to follow the node's addresses, pod routes and bridge subnets.",
+            value: s.endpointSetUpdates)
+        page.gauge(
+            "pathwatch_syn_probe_local_endpoint_ranges",
+            help: "Address ranges (merged intervals, both families) in the probe's sets of node-local endpoints.",
+            value: Double(s.localEndpointRanges))
         page.counter(
             "pathwatch_self_sourced_syn_findings_overflow_total",
             help:

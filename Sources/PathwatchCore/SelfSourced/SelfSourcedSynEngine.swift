@@ -124,5 +124,12 @@ public struct SelfSourcedSynEngine: Sendable {
         return closed
     }
 
+    /// When the next finding falls quiet (``expire(at:)`` closes it from then on); nil when
+    /// none is open, so a caller with nothing else to do can sleep until something happens.
+    public var nextExpiry: Instant? {
+        let seen = open.values.map(\.lastSeen) + [counter?.lastSeen, overflow?.lastSeen].compactMap { $0 }
+        return seen.min().map { $0 + quiet + .nanoseconds(1) }
+    }
+
     public var openFindings: Int { open.count + (counter == nil ? 0 : 1) + (overflow == nil ? 0 : 1) }
 }
