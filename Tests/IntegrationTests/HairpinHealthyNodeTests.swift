@@ -36,8 +36,12 @@ struct HairpinHealthyNodeTests {
                 for target in ["10.0.2.30:8080", "10.0.1.21:8080"] {
                     _ = try lab.podA.exec(["socat", "-u", "OPEN:/dev/null", "TCP:\(target),sourceport=\(port),reuseaddr,connect-timeout=2"])
                 }
-                _ = try lab.podA.exec(["socat", "-u", "OPEN:/dev/null", "TCP:10.96.0.10:80,sourceport=\(port + 100),reuseaddr,connect-timeout=2"])
-                _ = try lab.podA.exec(["socat", "-u", "OPEN:/dev/null", "TCP:10.0.2.30:8080,sourceport=\(port + 100),reuseaddr,connect-timeout=2"])
+                _ = try lab.podA.exec([
+                    "socat", "-u", "OPEN:/dev/null", "TCP:10.96.0.10:80,sourceport=\(port + 100),reuseaddr,connect-timeout=2",
+                ])
+                _ = try lab.podA.exec([
+                    "socat", "-u", "OPEN:/dev/null", "TCP:10.0.2.30:8080,sourceport=\(port + 100),reuseaddr,connect-timeout=2",
+                ])
             }
             // Gossip: 7946 → 7946 to the remote node and to the local pod, each answered.
             for _ in 0..<3 {

@@ -44,8 +44,11 @@ struct GhostsLab {
         if arrival == .secondary {
             // The server pod's traffic leaves by the secondary interface; traffic to it is routed
             // by the main table (the VPC CNI's rules for a pod on a secondary ENI).
+            // (a rule per pod to the main table, a rule from the secondary's pods to its table).
+            for pod in ["10.0.1.20", "10.0.1.21", "fd00:1::20", "fd00:1::21"] {
+                try node.ip(pod.contains(":") ? "-6" : "-4", "rule", "add", "to", pod, "lookup", "main", "priority", "512")
+            }
             for (v, pod, gateway) in [("-4", "10.0.1.21", "10.0.5.2"), ("-6", "fd00:1::21", "fd00:b::2")] {
-                try node.ip(v, "rule", "add", "to", pod, "lookup", "main", "priority", "512")
                 try node.ip(v, "rule", "add", "from", pod, "lookup", "100", "priority", "1536")
                 try node.ip(v, "route", "add", "default", "via", gateway, "dev", "eth1", "table", "100")
             }
