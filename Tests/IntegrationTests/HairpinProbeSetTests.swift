@@ -50,6 +50,31 @@ struct HairpinProbeSetTests {
         }
     }
 
+    /// Issue 13: with the probe off, the kernel's reverse-path counter and the client pod's
+    /// unanswered connection make a `hairpin` finding that says what it does not know.
+    @Test func withTheProbeOffTheReversePathCounterReportsAHairpinWithoutAFrontend() throws {
+        try withNamespaces(GhostsLab.labels) { nss in
+            let lab = try GhostsLab(nss, arrival: .primary, rpFilter: 1)
+            let agent = try AgentProcess(in: lab.node, config: "hairpin:\n  probe: false\n")
+            defer { agent.stop() }
+            try agent.waitUntilReady()
+            #expect(try agent.get("/readyz").body.contains("self-sourced SYN detection: counter"))
+            #expect((try? lab.node.exec(["nft", "list", "table", "inet", "pathwatch"])) == nil, "no table")
+            let client = try BackgroundProcess(
+                ["socat", "-u", "OPEN:/dev/null", "TCP:10.0.9.9:80,connect-timeout=3"], in: lab.podA, name: "client")
+            defer { client.stop() }
+            #expect(
+                try eventually(within: 3, every: 0.1) { try !agent.findings(kind: "hairpin").isEmpty },
+                "log:\n\(agent.log)")
+            let evidence = try #require(try agent.findings(kind: "hairpin").first?["evidence"] as? [String: Any])
+            #expect(evidence["frontend"] as? String == "unknown")
+            #expect((evidence["unansweredFlows"] as? [String])?.first?.contains("10.0.1.20:") == true, "\(evidence)")
+            #expect((evidence["unansweredFlows"] as? [String])?.first?.contains("-> 10.0.9.9:80 (tcp)") == true, "\(evidence)")
+            #expect((evidence["reversePathDrops"] as? Int ?? 0) >= 1)
+            #expect((try agent.metrics().value("pathwatch_reverse_path_filter_packets_total") ?? 0) >= 1)
+        }
+    }
+
     /// A SYN from 10.0.7.7 (not on the node) sent to podB through eth0: fails the strict check.
     static let spoofedSyn = """
         import socket, struct

@@ -18,6 +18,8 @@ struct SelfSourcedSynControllerTests {
         var podHairpins: [(HairpinCorrelator.Match, String)] = []
         var installFails = false
         var rpFilter = 1
+        var reversePathDrops: UInt64 = 0
+        var conntrack: [ConntrackFlow] = []
         var local = LocalEndpoints(addresses: [IPAddress("10.0.1.10")!, IPAddress("10.0.1.20")!])
         let slice = SelfSourcedSynSlice(settings: AgentConfig.HairpinSettings())
         let findings = FindingsRegistry()
@@ -34,6 +36,8 @@ struct SelfSourcedSynControllerTests {
                 martian: counter, interfaceName: { $0 == 2 ? "eth0" : nil },
                 localEndpoints: { [unowned self] in local },
                 podHairpin: { [unowned self] match, origin in podHairpins.append((match, origin)) },
+                reversePathCounter: { [unowned self] in reversePathDrops },
+                unansweredFlows: { [unowned self] in conntrack },
                 rpFilter: { [unowned self] _ in rpFilter })
             controller = SelfSourcedSynController(
                 sources: sources, slice: slice, logGroup: 196, findings: findings, logger: Logger(label: "test"),
@@ -194,6 +198,28 @@ struct SelfSourcedSynControllerTests {
         h.probe.activity.tableTouched = true
         h.turn(at: t0 + .seconds(34))
         #expect(h.probe.touchedVerifies == 1)
+    }
+
+    /// Issue 13: without the probe, the reverse-path counter and a stuck connection from a pod
+    /// make one `hairpin` finding that says the frontend is unknown; with the probe, nothing.
+    @Test func theReversePathCounterFallsBackToAHairpinWithoutAFrontend() throws {
+        let off = Harness(probeWanted: false)
+        off.turn(at: t0)
+        off.conntrack = [Self.outbound(40000)]
+        off.conntrack[0].original.source = IPAddress("10.0.1.20")!
+        off.turn(at: t0 + .seconds(1))
+        #expect(off.findings.snapshot().isEmpty, "no rise, no finding")
+        off.reversePathDrops = 4
+        off.turn(at: t0 + .seconds(2))
+        let finding = try #require(off.findings.snapshot().first)
+        #expect(finding.kind == .hairpin && finding.key == "reverse-path-counter")
+        #expect(finding.summary.contains("frontend unknown") && finding.summary.contains("10.0.1.20:40000 -> 10.0.9.9:80"))
+        let probing = Harness()
+        probing.turn(at: t0)
+        probing.conntrack = off.conntrack
+        probing.reversePathDrops = 4
+        probing.turn(at: t0 + .seconds(2))
+        #expect(probing.findings.snapshot().isEmpty, "the probe is the detector")
     }
 
     @Test func aFailingProbeIsDroppedAndRetriedAfterFiveSeconds() {

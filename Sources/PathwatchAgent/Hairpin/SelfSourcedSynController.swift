@@ -25,6 +25,10 @@ final class SelfSourcedSynController {
         var localEndpoints: () -> LocalEndpoints
         /// Where a pod hairpin seen by the reverse-path rule goes (the hairpin slice).
         var podHairpin: ((HairpinCorrelator.Match, _ origin: String) -> Void)? = nil
+        /// `TcpExtIPReversePathFilter` of the agent's network namespace (counter mode).
+        var reversePathCounter: () throws -> UInt64 = { throw CounterUnavailable() }
+        /// Unanswered conntrack flows (counter mode, when the reverse-path counter rose).
+        var unansweredFlows: () throws -> [ConntrackFlow] = { [] }
         /// The effective IPv4 `rp_filter` of an interface, for the evidence.
         var rpFilter: (String) -> Int? = ReversePathFilterSysctl.read
     }
@@ -54,8 +58,10 @@ final class SelfSourcedSynController {
     /// When the sets are next brought in step with the model (at once after a change).
     var endpointsDue: Instant?
     private var warned = false
-    private var lastMartian: UInt64?
-    private var martianReadable = true
+    var lastMartian: UInt64?
+    var martianReadable = true
+    /// `TcpExtIPReversePathFilter` at the last read (counter mode).
+    var lastReversePath: UInt64?
     var lookups = FrontendLookups()
 
     init(
@@ -162,8 +168,10 @@ final class SelfSourcedSynController {
         lastTick = now
         if probe == nil {
             pollCounter(at: now)
+            pollReversePathCounter(at: now)
         } else {
-            lastMartian = nil  // counter mode starts from a fresh reading
+            lastMartian = nil  // counter mode starts from fresh readings
+            lastReversePath = nil
         }
         let mode: SelfSourcedSynMode = probe != nil ? .probe : martianReadable ? .counter : .none
         let closed = slice.update { engine, s in
@@ -213,31 +221,6 @@ final class SelfSourcedSynController {
         nextAttempt = now + Self.failureRetry
     }
 
-    /// Counter mode only: with the probe, the collector reads the counter when scraped.
-    private func pollCounter(at now: Instant) {
-        do {
-            let value = try sources.martian.read()
-            let rise = lastMartian.map { value > $0 ? value - $0 : 0 } ?? 0
-            lastMartian = value
-            let outcome = slice.update { engine, s -> SelfSourcedSynEngine.Outcome? in
-                s.martianPackets = value
-                guard rise > 0 else { return nil }
-                s.drops += rise
-                return engine.counterRose(by: rise, at: now)
-            }
-            apply(outcome.map { [$0] } ?? [])
-            if !martianReadable {
-                martianReadable = true
-                logger.notice("martian-source counter readable again")
-            }
-        } catch {
-            if martianReadable {
-                martianReadable = false
-                logger.warning("cannot read the martian-source counter", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
     func apply(_ outcomes: [SelfSourcedSynEngine.Outcome]) {
         guard !outcomes.isEmpty else { return }
         let time = wallClock()
@@ -245,7 +228,8 @@ final class SelfSourcedSynController {
             switch outcome {
             case .opened(let report), .updated(let report):
                 let opened = findings.report(
-                    kind: .selfSourcedSynDrop, key: report.key.description, summary: report.summary, evidence: report.evidence,
+                    kind: report.key == .reversePathCounter ? .hairpin : .selfSourcedSynDrop, key: report.key.description,
+                    summary: report.summary, evidence: report.evidence,
                     remediation: HairpinRemediation.clientAddressPreserved, at: time, occurrences: report.occurrences)
                 guard opened else { continue }
                 if let syn = report.syn {
@@ -255,11 +239,15 @@ final class SelfSourcedSynController {
                             "frontend": "\(report.key)", "source": "\(syn.source)", "target": "\(syn.target)",
                             "interface": "\(syn.interface ?? "?")", "senderMAC": "\(syn.senderMAC ?? "?")",
                         ])
+                } else if report.key == .reversePathCounter {
+                    logger.warning(
+                        "connections from node-local endpoints go unanswered while the reverse-path filter drops packets (counter fallback; frontend unknown)",
+                        metadata: ["increase": "\(report.occurrences)"])
                 } else {
                     logger.warning("self-sourced SYNs (martian sources) are being dropped", metadata: ["increase": "\(report.occurrences)"])
                 }
             case .closed(let key, let count):
-                findings.clear(kind: .selfSourcedSynDrop, key: key.description)
+                findings.clear(kind: key == .reversePathCounter ? .hairpin : .selfSourcedSynDrop, key: key.description)
                 logger.notice(
                     "self-sourced SYN drop finding closed after a quiet period", metadata: ["frontend": "\(key)", "count": "\(count)"])
             }

@@ -57,20 +57,34 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
     /// Read when scraped (node_exporter style): with the probe installed nothing else reads it,
     /// so an idle agent does not wake to poll a file nobody asked about.
     let martian: (any MartianCounterSource)?
+    /// `TcpExtIPReversePathFilter`, read when scraped too.
+    let reversePath: (any MartianCounterSource)?
 
     public init(_ slice: SelfSourcedSynSlice) {
         statistics = { slice.statistics }
         martian = MartianCounterFile()
+        reversePath = ReversePathCounterFile()
     }
 
-    init(statistics: @escaping @Sendable () -> SelfSourcedSynSlice.Statistics, martian: (any MartianCounterSource)? = nil) {
+    init(
+        statistics: @escaping @Sendable () -> SelfSourcedSynSlice.Statistics, martian: (any MartianCounterSource)? = nil,
+        reversePath: (any MartianCounterSource)? = nil
+    ) {
         self.statistics = statistics
         self.martian = martian
+        self.reversePath = reversePath
     }
 
     public func collect(into page: inout PrometheusPage) {
         var s = statistics()
         if let value = try? martian?.read() { s.martianPackets = value }
+        if let value = try? reversePath?.read() {
+            page.counter(
+                "pathwatch_reverse_path_filter_packets_total",
+                help:
+                    "The kernel's TcpExtIPReversePathFilter (/proc/net/netstat of the agent's network namespace): IPv4 packets the reverse-path filter (rp_filter) dropped.",
+                value: value)
+        }
         page.counter(
             "pathwatch_self_sourced_syn_drops_total",
             help:

@@ -1,5 +1,6 @@
 import Logging
 import Netlink
+import NetlinkIO
 import PathwatchCore
 import ServiceLifecycle
 
@@ -50,7 +51,14 @@ public final class SelfSourcedSynWatcher: Service {
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
             localEndpoints: { hosted.read() },
-            podHairpin: podHairpin.map { service in { match, origin in service.probeSaw(match, origin: origin) } })
+            podHairpin: podHairpin.map { service in { match, origin in service.probeSaw(match, origin: origin) } },
+            reversePathCounter: { try ReversePathCounterFile().read() },
+            unansweredFlows: {
+                // Only when the counter rose in counter mode: one dump, the unanswered flows kept.
+                var flows: [ConntrackFlow] = []
+                try ConntrackClient().dumpFlows { if !$0.status.contains(.seenReply) { flows.append($0) } }
+                return flows
+            })
         let controller = SelfSourcedSynController(
             sources: sources, slice: slice, logGroup: settings.probeLogGroup, findings: findings, logger: logger)
         let clock = ContinuousClock()
