@@ -36,6 +36,10 @@ public struct NfTablesHook: Sendable, Hashable {
     /// The corresponding C constants are `NF_INET_PRE_ROUTING` and `NF_IP_PRI_RAW` (-300):
     /// before connection tracking and before the routing decision that drops martian sources.
     public static let preroutingRaw = NfTablesHook(number: 0, priority: -300)
+    /// Prerouting at `raw - 10` (-310): after defragmentation (`NF_IP_PRI_CONNTRACK_DEFRAG`,
+    /// -400), before every chain at priority raw (iptables' raw table, firewalld's `rpfilter`),
+    /// whose order among themselves the kernel leaves unspecified.
+    public static let preroutingBeforeRaw = NfTablesHook(number: 0, priority: -310)
 }
 
 /// Comments stored in nf_tables user data, in the TLV format `nft` reads and prints as

@@ -21,6 +21,9 @@ public enum NfTablesExpression: Sendable, Hashable {
     case limit(rate: UInt64, unitSeconds: UInt64, burst: UInt32)
     /// `log group GROUP snaplen SNAPLEN`: the packet goes to nfnetlink_log.
     case log(group: UInt16, snapLength: UInt32, prefix: String?)
+    /// `lookup reg SREG set NAME`: the rule goes on only if the register's value is in the set
+    /// (named, or by `NFTA_SET_ID` when the set is created in the same transaction).
+    case lookup(set: String, setID: UInt32, source: Register)
 
     /// `enum nft_registers`: the four legacy 16-byte registers.
     public struct Register: RawRepresentable, Sendable, Hashable {
@@ -38,6 +41,9 @@ public enum NfTablesExpression: Sendable, Hashable {
         public static let inputInterface = MetaKey(rawValue: 4)
         /// The corresponding C constant is `NFT_META_L4PROTO`: the transport protocol (u8).
         public static let transportProtocol = MetaKey(rawValue: 16)
+        /// The corresponding C constant is `NFT_META_NFPROTO`: the packet's family in an inet
+        /// chain (u8, `NFPROTO_IPV4` 2 or `NFPROTO_IPV6` 10).
+        public static let family = MetaKey(rawValue: 15)
     }
 
     /// `enum nft_cmp_ops`.
@@ -56,6 +62,8 @@ public enum NfTablesExpression: Sendable, Hashable {
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         /// The corresponding C constant is `NFT_PAYLOAD_TRANSPORT_HEADER`.
         public static let transportHeader = PayloadBase(rawValue: 2)
+        /// The corresponding C constant is `NFT_PAYLOAD_NETWORK_HEADER`.
+        public static let networkHeader = PayloadBase(rawValue: 1)
     }
 
     /// `enum nft_fib_flags`.
@@ -93,6 +101,7 @@ public enum NfTablesExpression: Sendable, Hashable {
         case .counter: "counter"
         case .limit: "limit"
         case .log: "log"
+        case .lookup: "lookup"
         }
     }
 
@@ -140,6 +149,10 @@ public enum NfTablesExpression: Sendable, Hashable {
             data.add(1, network: group)  // NFTA_LOG_GROUP (be16 despite the header's comment)
             if let prefix { data.add(2, string: prefix) }  // NFTA_LOG_PREFIX
             data.add(3, network: snapLength)  // NFTA_LOG_SNAPLEN
+        case .lookup(let set, let setID, let source):
+            data.add(1, string: set)  // NFTA_LOOKUP_SET
+            data.add(2, network: source.rawValue)  // NFTA_LOOKUP_SREG
+            data.add(4, network: setID)  // NFTA_LOOKUP_SET_ID
         }
     }
 }

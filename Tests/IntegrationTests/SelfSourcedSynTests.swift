@@ -62,7 +62,7 @@ struct SelfSourcedSynDropTests {
             #expect(try agent.metrics().value("pathwatch_self_sourced_syn_detection", ["mode": "probe"]) == 1)
             // The rule, as nft prints what the agent built over netlink.
             let table = probeTable(instance)
-            #expect(table.contains("type filter hook prerouting priority raw; policy accept;"), "\(table)")
+            #expect(table.contains("type filter hook prerouting priority raw - 10; policy accept;"), "\(table)")
             #expect(table.contains(#"iif != "lo" tcp flags syn / syn,ack fib saddr type local counter"#), "\(table)")
             #expect(table.contains("limit rate 100/second log group 196"), "\(table)")
 
@@ -141,17 +141,28 @@ struct SelfSourcedSynDropTests {
             defer { agent.stop() }
             try agent.waitUntilReady()
             #expect(try eventually(within: 3) { try probeMode(agent) })
+            #expect(eventually(within: 2) { probeTable(instance).contains("10.0.1.10") }, "the node's address is in the set")
 
+            // Issue 12: an idle agent never dumps its table; it learns of changes from nf_tables'
+            // notifications, and reinstalls within moments (it used to look once a second).
+            let checks = try agent.metrics().value("pathwatch_syn_probe_checks_total")
+            Thread.sleep(forTimeInterval: 2)
+            #expect(try agent.metrics().value("pathwatch_syn_probe_checks_total") == checks, "no checks while nothing happens")
             try instance.exec(["nft", "flush", "table", "inet", "pathwatch"])
-            #expect(eventually(within: 3) { probeTable(instance).contains("log group 196") }, "recreated after a flush")
+            #expect(eventually(within: 0.5) { probeTable(instance).contains("log group 196") }, "recreated after a flush")
             try instance.exec(["nft", "delete", "table", "inet", "pathwatch"])
-            #expect(eventually(within: 3) { probeTable(instance).contains("log group 196") }, "recreated after a delete")
+            #expect(eventually(within: 0.5) { probeTable(instance).contains("log group 196") }, "recreated after a delete")
             try instance.exec(["nft", "add", "rule", "inet", "pathwatch", "selfsourced_syn", "counter", "accept"])
             #expect(
-                eventually(within: 3) { !probeTable(instance).contains("counter accept") },
+                eventually(within: 0.5) { !probeTable(instance).contains("counter accept") },
                 "a rule someone else added to the agent's chain is replaced")
             #expect(try eventually(within: 2) { (try agent.metrics().value("pathwatch_syn_probe_reinstalls_total") ?? 0) >= 3 })
             #expect(agent.log.contains("flushed, deleted or changed by someone else; recreated it"))
+            #expect(agent.log.contains("nft (pid "), "the log names who changed the table:\n\(agent.log)")
+            #expect(eventually(within: 1) { probeTable(instance).contains("10.0.1.10") }, "the set is filled again")
+            // A flushed set is refilled; the rules were not touched, so it is not a reinstall.
+            try instance.exec(["nft", "flush", "set", "inet", "pathwatch", "local4"])
+            #expect(eventually(within: 0.5) { probeTable(instance).contains("10.0.1.10") }, "\(probeTable(instance))")
 
             #expect(!HairpinLab.connect(from: instance, to: "10.0.9.9", port: 80, timeout: 2))
             let finding = try #require(try agent.findings(kind: "self_sourced_syn_drop").first)

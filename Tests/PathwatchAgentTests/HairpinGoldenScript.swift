@@ -57,13 +57,13 @@ enum GoldenHairpinScript {
         for (i, port) in [UInt16(40000), 40000, 40001].enumerated() {
             times.set(3 + Double(i))
             probe.packets = [T.syn("10.0.1.10", port, "10.0.1.10", 8080)]
-            _ = probing.receive(at: times.instant)
+            _ = probing.receive(waitingUpTo: .zero, at: times.instant)
         }
         times.set(7)
         var unnamed = T.syn("10.0.1.10", 41000, "10.0.1.10", 9090)
         unnamed.inputInterface = nil
         probe.packets = [unnamed]
-        _ = probing.receive(at: times.instant)
+        _ = probing.receive(waitingUpTo: .zero, at: times.instant)
 
         // Counter mode: in_martian_src rises by 3.
         let counter = FakeMartianCounter()

@@ -67,7 +67,7 @@ struct MetricsExpositionTests {
         selfSourced.drops = 3
         selfSourced.martianPackets = 13
         selfSourced.mode = .counter
-        metrics.register(SelfSourcedSynCollector(statistics: { [selfSourced] in selfSourced }))
+        metrics.register(SelfSourcedSynCollector(statistics: { [selfSourced] in selfSourced }, reversePath: FakeMartianCounter()))
         let discovered = DiscoveredSubnetRoutes(notify: ChangeSignal())
         discovered.recordFailure(.timeout, at: .now)
         let subnetRoutes = SubnetRouteCollector(discovered: discovered)

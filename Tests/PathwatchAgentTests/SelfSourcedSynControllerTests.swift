@@ -17,6 +17,10 @@ struct SelfSourcedSynControllerTests {
         var installs = 0
         var podHairpins: [(HairpinCorrelator.Match, String)] = []
         var installFails = false
+        var rpFilter = 1
+        var reversePathDrops: UInt64 = 0
+        var conntrack: [ConntrackFlow] = []
+        var local = LocalEndpoints(addresses: [IPAddress("10.0.1.10")!, IPAddress("10.0.1.20")!])
         let slice = SelfSourcedSynSlice(settings: AgentConfig.HairpinSettings())
         let findings = FindingsRegistry()
         var controller: SelfSourcedSynController!
@@ -30,17 +34,24 @@ struct SelfSourcedSynControllerTests {
                         return probe
                     } : nil,
                 martian: counter, interfaceName: { $0 == 2 ? "eth0" : nil },
-                localEndpoints: { LocalEndpoints(addresses: [IPAddress("10.0.1.10")!, IPAddress("10.0.1.20")!]) },
-                podHairpin: { [unowned self] match, origin in podHairpins.append((match, origin)) })
+                localEndpoints: { [unowned self] in local },
+                podHairpin: { [unowned self] match, origin in podHairpins.append((match, origin)) },
+                reversePathCounter: { [unowned self] in reversePathDrops },
+                unansweredFlows: { [unowned self] in conntrack },
+                rpFilter: { [unowned self] _ in rpFilter })
             controller = SelfSourcedSynController(
                 sources: sources, slice: slice, logGroup: 196, findings: findings, logger: Logger(label: "test"),
                 wallClock: { Date(timeIntervalSince1970: 0) })
         }
 
-        func turn(at now: ContinuousClock.Instant) {
+        /// One turn of the watcher's loop; returns how long it would have slept at most.
+        @discardableResult
+        func turn(at now: ContinuousClock.Instant) -> Duration? {
             controller.installIfDue(at: now)
-            _ = controller.receive(at: now)
+            let due = controller.nextDue(after: now)
+            _ = controller.receive(waitingUpTo: due, at: now)
             controller.tick(at: now)
+            return due
         }
     }
 
@@ -147,38 +158,128 @@ struct SelfSourcedSynControllerTests {
         h.counter.value = 15
         h.turn(at: t0 + .seconds(1))
         #expect(h.findings.snapshot().isEmpty, "the probe is the detector")
-        #expect(h.slice.statistics.martianPackets == 15, "the counter is still exported")
+        // With the probe the counter is read when scraped, not polled.
+        var page = PrometheusPage()
+        SelfSourcedSynCollector(statistics: { [s = h.slice.statistics] in s }, martian: h.counter).collect(into: &page)
+        #expect(String(decoding: page.bytes, as: UTF8.self).contains("pathwatch_martian_source_packets_total 15"))
         let off = Harness(probeWanted: false)
-        off.turn(at: t0)
+        #expect(off.turn(at: t0) == .seconds(1), "counter mode reads the counter every second")
         off.counter.value = 15
         off.turn(at: t0 + .seconds(1))
         #expect(off.findings.snapshot().map(\.key) == ["martian-source-counter"])
         #expect(off.slice.statistics.drops == 5)
+        #expect(off.slice.statistics.martianPackets == 15)
         #expect(off.slice.mode == .counter)
         off.counter.value = nil
         off.turn(at: t0 + .seconds(2))
         #expect(off.slice.mode == .none, "neither probe nor counter")
     }
 
-    @Test func reinstallsMatchesAndLossesAreCounted() {
+    /// Issue 12: an installed probe on a quiet node sleeps without a limit and never dumps its
+    /// table; a finding's quiet period is the only deadline, and it is exact.
+    @Test func aQuietProbeSleepsUntilSomethingHappens() {
+        let h = Harness()
+        h.turn(at: t0)
+        for second in 1...5 { h.turn(at: t0 + .seconds(second)) }
+        #expect(h.probe.waits.first == .zero, "the endpoint sets are filled right after the install")
+        #expect(h.probe.waits.dropFirst().allSatisfy { $0 == nil }, "\(h.probe.waits)")
+        #expect(h.probe.verifies == 0)
+        #expect(h.slice.statistics.probeChecks == 0)
+
+        h.probe.flows = [Self.outbound(40000)]
+        h.probe.packets = [Self.syn(40000)]
+        h.turn(at: t0 + .seconds(10))
+        #expect(h.findings.snapshot().count == 1)
+        // The counters are read a second after the rules logged, once.
+        #expect(h.turn(at: t0 + .seconds(10)) == .seconds(1))
+        h.probe.checks = [SynProbeCheck(reinstalled: false, matched: 4)]
+        h.turn(at: t0 + .seconds(11))
+        #expect(h.probe.verifies == 1)
+        #expect(h.slice.statistics.drops == 4)
+        // Then only the finding's end is due: 300 s after the SYN.
+        let wait = h.turn(at: t0 + .seconds(12))
+        #expect(wait.map { $0 > .seconds(297) && $0 <= .seconds(299) } == true, "\(String(describing: wait))")
+        h.turn(at: t0 + .seconds(311))
+        #expect(h.findings.snapshot().isEmpty, "closed after the quiet period")
+        #expect(h.turn(at: t0 + .seconds(312)) == nil)
+        #expect(h.probe.verifies == 1)
+    }
+
+    @Test func aChangeToTheTableIsCheckedAtOnceAndCounted() {
         let h = Harness()
         h.turn(at: t0)
         h.probe.checks = [SynProbeCheck(reinstalled: true, matched: 0), SynProbeCheck(reinstalled: false, matched: 7)]
-        h.probe.receiveError = .overrun
+        h.probe.activity = SynProbeActivity(tableTouched: true, changedBy: "nft (pid 42)")
         h.turn(at: t0 + .seconds(1))
+        #expect(h.probe.verifies == 1, "checked in the same turn")
+        #expect(h.slice.statistics.probeReinstalls == 1)
+        // Notifications lost: a full check (which reads the counters too); packets lost: counted.
+        h.probe.activity = SynProbeActivity(tableTouched: true, notificationsLost: true, packetsLost: true)
         h.turn(at: t0 + .milliseconds(1500))
-        h.turn(at: t0 + .seconds(2))
+        h.turn(at: t0 + .milliseconds(2600))
         let s = h.slice.statistics
-        #expect(s.probeReinstalls == 1)
+        #expect(h.probe.verifies == 2)
+        #expect(s.probeChecks == 2)
         #expect(s.drops == 7)
         #expect(s.probeLost == 1)
+        #expect(s.probeNotificationsLost == 1)
         #expect(s.mode == .probe, "an overrun loses packets, not the probe")
+    }
+
+    /// Issue 13: the probe's sets follow the model: filled at install, a new pod added in the
+    /// turn the model tells of it, a gone pod removed only after the delay.
+    @Test func theEndpointSetsFollowTheModel() {
+        let h = Harness()
+        h.turn(at: t0)
+        #expect(h.probe.endpointUpdates.map { $0.map(\.description) } == [["10.0.1.10", "10.0.1.20"]])
+        h.local.addresses.insert(IPAddress("10.0.1.21")!)
+        h.turn(at: t0 + .seconds(1))
+        #expect(h.probe.endpointUpdates.count == 1, "no model change told yet")
+        h.probe.activity.modelChanged = true
+        h.turn(at: t0 + .seconds(2))
+        #expect(h.probe.endpointUpdates.last?.map(\.description) == ["10.0.1.10", "10.0.1.20-10.0.1.21"])
+        #expect(h.slice.statistics.localEndpointRanges == 2)
+        h.local.addresses.remove(IPAddress("10.0.1.21")!)
+        h.probe.activity.modelChanged = true
+        h.turn(at: t0 + .seconds(3))
+        #expect(h.probe.endpointUpdates.count == 2, "narrowing waits")
+        #expect(h.turn(at: t0 + .seconds(4)) == .seconds(29), "until the narrowing is due")
+        h.turn(at: t0 + .seconds(33))
+        #expect(h.probe.endpointUpdates.last?.map(\.description) == ["10.0.1.10", "10.0.1.20"])
+        #expect(h.slice.statistics.endpointSetUpdates == 3)
+        // Someone touched the table: the check refills the sets.
+        h.probe.activity.tableTouched = true
+        h.turn(at: t0 + .seconds(34))
+        #expect(h.probe.touchedVerifies == 1)
+    }
+
+    /// Issue 13: without the probe, the reverse-path counter and a stuck connection from a pod
+    /// make one `hairpin` finding that says the frontend is unknown; with the probe, nothing.
+    @Test func theReversePathCounterFallsBackToAHairpinWithoutAFrontend() throws {
+        let off = Harness(probeWanted: false)
+        off.turn(at: t0)
+        off.conntrack = [Self.outbound(40000)]
+        off.conntrack[0].original.source = IPAddress("10.0.1.20")!
+        off.turn(at: t0 + .seconds(1))
+        #expect(off.findings.snapshot().isEmpty, "no rise, no finding")
+        off.reversePathDrops = 4
+        off.turn(at: t0 + .seconds(2))
+        let finding = try #require(off.findings.snapshot().first)
+        #expect(finding.kind == .hairpin && finding.key == "reverse-path-counter")
+        #expect(finding.summary.contains("frontend unknown") && finding.summary.contains("10.0.1.20:40000 -> 10.0.9.9:80"))
+        let probing = Harness()
+        probing.turn(at: t0)
+        probing.conntrack = off.conntrack
+        probing.reversePathDrops = 4
+        probing.turn(at: t0 + .seconds(2))
+        #expect(probing.findings.snapshot().isEmpty, "the probe is the detector")
     }
 
     @Test func aFailingProbeIsDroppedAndRetriedAfterFiveSeconds() {
         let h = Harness()
         h.turn(at: t0)
         h.probe.verifyFails = true
+        h.probe.activity.tableTouched = true
         h.turn(at: t0 + .seconds(1))
         #expect(h.probe.removed)
         #expect(h.slice.mode == .counter)
@@ -188,6 +289,9 @@ struct SelfSourcedSynControllerTests {
         h.turn(at: t0 + .seconds(6))
         #expect(h.installs == 2)
         #expect(h.slice.mode == .probe)
+        h.probe.receiveFails = true
+        h.turn(at: t0 + .seconds(7))
+        #expect(h.slice.mode == .counter, "a receive that fails drops the probe too")
     }
 
     @Test func shutdownRemovesTheProbe() {
@@ -223,5 +327,10 @@ struct SelfSourcedSynControllerTests {
         #expect(h.podHairpins.first?.1.contains("reverse-path check") == true)
         #expect(h.podHairpins.first?.1.contains("eth0") == true)
         #expect(h.findings.snapshot().isEmpty, "not a self-sourced SYN of the node's own address")
+        // With rp_filter 2 the SYN is delivered: conntrack judges, the probe does not report.
+        h.rpFilter = 2
+        h.probe.packets = [dropped("10.0.1.20")]
+        h.turn(at: t0 + .seconds(1))
+        #expect(h.podHairpins.count == 1)
     }
 }

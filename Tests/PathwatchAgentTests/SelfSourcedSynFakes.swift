@@ -14,24 +14,35 @@ final class FakeSynProbe: SynProbeSource {
     var packets: [NflogPacket] = []
     var checks: [SynProbeCheck] = []
     var verifyFails = false
-    var receiveError: SynProbeReceiveError?
+    /// What the next receive reports besides its packets (then reset).
+    var activity = SynProbeActivity()
+    var receiveFails = false
     var flows: [ConntrackFlow] = []
     var lookups = 0
     var removed = false
+    /// The timeouts the controller asked to wait (nil: no limit).
+    var waits: [Duration?] = []
+    var verifies = 0
 
-    func verify() throws -> SynProbeCheck {
+    /// The sets' contents after each update.
+    var endpointUpdates: [[AddressRange]] = []
+    var touchedVerifies = 0
+
+    func verify(touched: Bool) throws -> SynProbeCheck {
+        verifies += 1
+        if touched { touchedVerifies += 1 }
         if verifyFails { throw FakeRefusal() }
         return checks.isEmpty ? SynProbeCheck(reinstalled: false, matched: 0) : checks.removeFirst()
     }
 
-    func receive(_ body: (NflogPacket) -> Void) throws(SynProbeReceiveError) {
-        if let receiveError {
-            self.receiveError = nil
-            throw receiveError
-        }
+    func receive(waitingUpTo timeout: Duration?, _ body: (NflogPacket) -> Void) throws -> SynProbeActivity {
+        waits.append(timeout)
+        if receiveFails { throw FakeRefusal() }
         let queued = packets
         packets = []
         queued.forEach(body)
+        defer { activity = SynProbeActivity() }
+        return activity
     }
 
     func flows(from address: IPAddress, port: UInt16, protocolNumber: IPProtocolNumber) throws -> [ConntrackFlow] {
@@ -41,6 +52,10 @@ final class FakeSynProbe: SynProbeSource {
             ($0.original.source == address && $0.original.sourcePort == port)
                 || ($0.reply.destination == address && $0.reply.destinationPort == port)
         }
+    }
+
+    func updateEndpoints(_ change: LocalEndpointSetPlanner.Change, to ranges: [AddressRange]) throws {
+        endpointUpdates.append(ranges)
     }
 
     func remove() throws { removed = true }

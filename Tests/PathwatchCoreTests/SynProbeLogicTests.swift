@@ -40,7 +40,7 @@ struct SynProbeLogicTests: ConfigParsing {
         #expect(rule.contains(.log(group: 196, snapLength: SynProbeRule.snapLength, prefix: nil)))
         #expect(rule.contains(.limit(rate: 100, unitSeconds: 1, burst: 5)))
         #expect(rule.contains(.fib(flags: .sourceAddress, result: .addressType, destination: .one)))
-        #expect(SynProbeRule.hook == .preroutingRaw)
+        #expect(SynProbeRule.hook == .preroutingBeforeRaw)
     }
 
     /// A dump that shows anything but exactly the agent's rule means someone flushed, deleted
@@ -58,21 +58,25 @@ struct SynProbeLogicTests: ConfigParsing {
         }
         let ours = try dumped(SynProbeRule.expressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
         let oursUDP = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.udpRuleComment)
-        let oursRPF = try dumped(
-            SynProbeRule.reversePathExpressions(logGroup: 196, ratePerSecond: 100), comment: SynProbeRule.reversePathRuleComment)
-        #expect(SynProbeRule.isInstalled([ours, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100))
+        let rpf = try SynProbeRule.rules(logGroup: 196, ratePerSecond: 100).dropFirst(2).map {
+            try dumped($0.expressions, comment: $0.comment)
+        }
+        #expect(rpf.count == 4, "TCP and UDP, IPv4 and IPv6")
+        let oursRPF = rpf[0]
+        #expect(SynProbeRule.isInstalled([ours, oursUDP] + rpf, logGroup: 196, ratePerSecond: 100))
+        #expect(rpf[0].expressionNames.contains("lookup") && rpf[1].values.compareData.first(where: { $0 == [10] }) != nil)
         #expect(!SynProbeRule.isInstalled([], logGroup: 196, ratePerSecond: 100), "flushed")
-        #expect(!SynProbeRule.isInstalled([ours, oursUDP], logGroup: 196, ratePerSecond: 100), "a rule is missing")
-        #expect(!SynProbeRule.isInstalled([oursUDP, ours, oursRPF], logGroup: 196, ratePerSecond: 100), "out of order")
-        #expect(!SynProbeRule.isInstalled([ours, oursUDP, oursRPF, ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100), "a rule is missing")
+        #expect(!SynProbeRule.isInstalled([oursUDP, ours] + rpf, logGroup: 196, ratePerSecond: 100), "out of order")
+        #expect(!SynProbeRule.isInstalled([ours, oursUDP] + rpf + [ours], logGroup: 196, ratePerSecond: 100), "someone added a rule")
         let foreign = try dumped([.counter], comment: nil)
-        #expect(!SynProbeRule.isInstalled([ours, foreign, oursRPF], logGroup: 196, ratePerSecond: 100))
+        #expect(!SynProbeRule.isInstalled([ours, foreign] + rpf, logGroup: 196, ratePerSecond: 100))
         // Issue 17 item 6: a second agent rewrote the rule to its own log group; the names and
         // the comment are unchanged, the values are not.
         let rewritten = try dumped(SynProbeRule.expressions(logGroup: 7, ratePerSecond: 100), comment: SynProbeRule.ruleComment)
-        #expect(!SynProbeRule.isInstalled([rewritten, oursUDP, oursRPF], logGroup: 196, ratePerSecond: 100), "another log group")
+        #expect(!SynProbeRule.isInstalled([rewritten, oursUDP] + rpf, logGroup: 196, ratePerSecond: 100), "another log group")
         let faster = try dumped(SynProbeRule.udpExpressions(logGroup: 196, ratePerSecond: 5), comment: SynProbeRule.udpRuleComment)
-        #expect(!SynProbeRule.isInstalled([ours, faster, oursRPF], logGroup: 196, ratePerSecond: 100), "another rate")
+        #expect(!SynProbeRule.isInstalled([ours, faster] + rpf, logGroup: 196, ratePerSecond: 100), "another rate")
         #expect(ours.values.logGroup == 196)
         #expect(ours.values.compareData.count == 4)
     }

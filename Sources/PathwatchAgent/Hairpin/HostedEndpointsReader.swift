@@ -8,7 +8,7 @@ import Synchronization
 /// Endpoints and connected subnets are read on every call (a pod that just appeared counts at
 /// once). Which links are uplinks needs a pass over every route, so that set is refreshed at
 /// most once per `uplinkRefresh`: a million-route node holds the model's lock for that pass only
-/// every few seconds.
+/// every few seconds. While no uplink is known (start-up) it is looked for on every call.
 public final class HostedEndpointsReader: Sendable {
     private let state: LiveNodeState
     private let uplinks = Mutex<(links: Set<InterfaceIndex>, at: ContinuousClock.Instant?)>(([], nil))
@@ -20,7 +20,10 @@ public final class HostedEndpointsReader: Sendable {
     }
 
     public func read(at now: ContinuousClock.Instant = .now) -> LocalEndpoints {
-        let due = uplinks.withLock { $0.at.map { now - $0 >= uplinkRefresh } ?? true }
+        // No uplink yet is a model still being read (every node has a default route or a
+        // gateway route somewhere): look again at once rather than call the uplinks local for
+        // the next few seconds.
+        let due = uplinks.withLock { $0.links.isEmpty || ($0.at.map { now - $0 >= uplinkRefresh } ?? true) }
         if due {
             let fresh = state.read { Self.uplinks(of: $0) }
             uplinks.withLock { $0 = (fresh, now) }

@@ -14,3 +14,18 @@ struct MartianCounterFile: MartianCounterSource {
         return try RouteCacheStatistics.parse(text)["in_martian_src"] ?? 0
     }
 }
+
+/// `TcpExtIPReversePathFilter` from `/proc/net/netstat`: IPv4 packets `rp_filter` dropped in the
+/// agent's network namespace (the file is per namespace, unlike `rt_cache`).
+struct ReversePathCounterFile: MartianCounterSource {
+    let path: String
+
+    init(path: String = "/proc/net/netstat") { self.path = path }
+
+    func read() throws -> UInt64 {
+        guard let value = ReversePathFallback.counter(netstat: try String(contentsOfFile: path, encoding: .utf8)) else {
+            throw CounterUnavailable()
+        }
+        return value
+    }
+}

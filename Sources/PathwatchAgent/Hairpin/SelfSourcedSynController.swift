@@ -9,6 +9,8 @@ import PathwatchCore
 ///
 /// Driven by one thread (the watcher's) and by an injected clock, so every decision has a unit
 /// test with in-memory sources; the kernel adapters are ``SynProbe`` and ``MartianCounterFile``.
+/// Nothing here runs on a timer while the probe is installed and nothing happens: the watcher
+/// sleeps for as long as ``nextDue(after:)`` allows.
 final class SelfSourcedSynController {
     typealias Instant = ContinuousClock.Instant
     typealias Endpoint = HairpinCorrelator.Endpoint
@@ -23,28 +25,46 @@ final class SelfSourcedSynController {
         var localEndpoints: () -> LocalEndpoints
         /// Where a pod hairpin seen by the reverse-path rule goes (the hairpin slice).
         var podHairpin: ((HairpinCorrelator.Match, _ origin: String) -> Void)? = nil
+        /// `TcpExtIPReversePathFilter` of the agent's network namespace (counter mode).
+        var reversePathCounter: () throws -> UInt64 = { throw CounterUnavailable() }
+        /// Unanswered conntrack flows (counter mode, when the reverse-path counter rose).
+        var unansweredFlows: () throws -> [ConntrackFlow] = { [] }
+        /// The effective IPv4 `rp_filter` of an interface, for the evidence.
+        var rpFilter: (String) -> Int? = ReversePathFilterSysctl.read
     }
 
     /// The probe is retried this long after it could not be installed, and after it failed.
     static let installRetry = Duration.seconds(30)
     static let failureRetry = Duration.seconds(5)
 
-    private let sources: Sources
-    private let slice: SelfSourcedSynSlice
+    let sources: Sources
+    let slice: SelfSourcedSynSlice
     private let findings: FindingsRegistry
-    private let logger: Logger
+    let logger: Logger
     private let wallClock: () -> Date
     private let table = "inet \(SynProbeRule.table)"
-    private let logGroup: Int
+    let logGroup: Int
     private(set) var probe: (any SynProbeSource)?
     private var nextAttempt: Instant?
     private var lastTick: Instant?
+    /// Someone else changed the probe's table (or changes were lost): check it now.
+    private var tableCheckDue = false
+    /// When the rules' counters are next read (after they logged); nil while they are quiet.
+    private var countersDue: Instant?
+    /// Who made the last change to the table, for the reinstall's log line.
+    private var changedBy: String?
+    /// The probe's sets of node-local endpoints, planned from the model.
+    var endpointSets = LocalEndpointSetPlanner()
+    /// When the sets are next brought in step with the model (at once after a change).
+    var endpointsDue: Instant?
     private var warned = false
-    private var lastMartian: UInt64?
-    private var martianReadable = true
-    private var lookups = FrontendLookups()
+    var lastMartian: UInt64?
+    var martianReadable = true
+    /// `TcpExtIPReversePathFilter` at the last read (counter mode).
+    var lastReversePath: UInt64?
+    var lookups = FrontendLookups()
     /// Pods whose flows were masqueraded to a source endpoint, found with its frontend.
-    private var clients: [Endpoint: IPAddress] = [:]
+    var clients: [Endpoint: IPAddress] = [:]
 
     init(
         sources: Sources, slice: SelfSourcedSynSlice, logGroup: Int, findings: FindingsRegistry, logger: Logger,
@@ -66,6 +86,8 @@ final class SelfSourcedSynController {
             let installed = try install()
             probe = installed
             warned = false
+            endpointSets = LocalEndpointSetPlanner()
+            endpointsDue = now
             slice.update { _, s in s.mode = .probe }
             logger.notice("self-sourced SYN probe installed", metadata: ["table": "\(table)", "group": "\(logGroup)"])
             if let error = installed.conntrackError {
@@ -84,50 +106,102 @@ final class SelfSourcedSynController {
         }
     }
 
-    /// Receives logged SYNs for a while; false when there is no probe (the caller pauses).
-    func receive(at now: @autoclosure () -> Instant) -> Bool {
+    /// How long the watcher may sleep before ``tick(at:)`` has work; nil: until the kernel has
+    /// something to say. A quiet node with the probe installed sleeps without limit: the rules'
+    /// counters are read after they log, the table is checked when someone changes it, and a
+    /// finding's quiet period ends at a known time.
+    func nextDue(after now: Instant) -> Duration? {
+        if tableCheckDue { return .zero }
+        var due = countersDue
+        if let endpoints = endpointsDue ?? endpointSets.nextNarrowing { due = earlier(due, endpoints) }
+        // Counter mode reads the counter (and retries the probe) every second.
+        if probe == nil { due = earlier(due, (lastTick ?? now) + .seconds(1)) }
+        if let expiry = slice.update({ engine, _ in engine.nextExpiry }) { due = earlier(due, expiry) }
+        return due.map { $0 > now ? $0 - now : .zero }
+    }
+
+    private func earlier(_ a: Instant?, _ b: Instant) -> Instant { a.map { min($0, b) } ?? b }
+
+    /// Waits up to `timeout` for logged packets and changes to the probe's table; false when
+    /// there is no probe (the caller pauses instead).
+    func receive(waitingUpTo timeout: Duration?, at now: @autoclosure () -> Instant) -> Bool {
         guard let active = probe else { return false }
+        var logged = false
         do {
-            try active.receive { packet in handle(packet, probe: active, at: now()) }
-        } catch {
-            switch error {
-            case .overrun: slice.update { _, s in s.probeLost += 1 }
-            case .failed(let cause): drop(active, cause, at: now())
+            let activity = try active.receive(waitingUpTo: timeout) { packet in
+                logged = true
+                handle(packet, probe: active, at: now())
             }
+            if logged || activity.packetsLost, countersDue == nil { countersDue = now() + Self.counterDelay }
+            if activity.modelChanged { endpointsDue = now() }
+            if activity.tableTouched {
+                tableCheckDue = true
+                changedBy = activity.changedBy ?? changedBy
+            }
+            if activity.packetsLost || activity.notificationsLost {
+                slice.update { _, s in
+                    if activity.packetsLost { s.probeLost += 1 }
+                    if activity.notificationsLost { s.probeNotificationsLost += 1 }
+                }
+            }
+        } catch {
+            drop(active, error, at: now())
         }
         return true
     }
 
-    /// Once a second: checks the probe's table, reads the counter, sets the mode, closes quiet
-    /// findings.
+    /// The rules' counters are read this long after they log (and not more often while they
+    /// keep logging): the drops beyond the log rate limit are counted within a second.
+    static let counterDelay = Duration.seconds(1)
+
+    /// Does what is due: checks the probe's table after someone touched it, reads the rules'
+    /// counters after they logged; in counter mode reads the counter and retries the probe every
+    /// second; closes quiet findings; sets the mode.
     func tick(at now: Instant) {
-        if let last = lastTick, now - last < .seconds(1) { return }
-        lastTick = now
-        if let active = probe {
-            do {
-                let check = try active.verify()
-                slice.update { _, s in
-                    s.drops += check.matched
-                    s.udpDrops += check.matchedUDP
-                    s.reversePathSyns += check.matchedReversePath
-                    if check.reinstalled { s.probeReinstalls += 1 }
-                }
-                if check.reinstalled {
-                    logger.warning(
-                        "the self-sourced SYN probe's nftables table was flushed, deleted or changed by someone else; recreated it",
-                        metadata: ["table": "\(table)"])
-                }
-            } catch {
-                drop(active, error, at: now)
-            }
+        if let active = probe, tableCheckDue || countersDue.map({ now >= $0 }) ?? false {
+            let touched = tableCheckDue
+            tableCheckDue = false
+            countersDue = nil
+            check(active, touched: touched, at: now)
         }
-        pollCounter(at: now)
+        if let active = probe, let due = endpointsDue ?? endpointSets.nextNarrowing, now >= due { syncEndpoints(active, at: now) }
+        let periodic = lastTick.map { now - $0 >= .seconds(1) } ?? true
+        guard periodic || slice.update({ engine, _ in engine.nextExpiry.map { now >= $0 } ?? false }) else { return }
+        lastTick = now
+        if probe == nil {
+            pollCounter(at: now)
+            pollReversePathCounter(at: now)
+        } else {
+            lastMartian = nil  // counter mode starts from fresh readings
+            lastReversePath = nil
+        }
         let mode: SelfSourcedSynMode = probe != nil ? .probe : martianReadable ? .counter : .none
         let closed = slice.update { engine, s in
             s.mode = mode
             return engine.expire(at: now)
         }
         apply(closed)
+    }
+
+    private func check(_ active: any SynProbeSource, touched: Bool, at now: Instant) {
+        do {
+            let check = try active.verify(touched: touched)
+            slice.update { _, s in
+                s.probeChecks += 1
+                s.drops += check.matched
+                s.udpDrops += check.matchedUDP
+                s.reversePathSyns += check.matchedReversePath
+                if check.reinstalled { s.probeReinstalls += 1 }
+            }
+            if check.reinstalled {
+                logger.warning(
+                    "the self-sourced SYN probe's nftables table was flushed, deleted or changed by someone else; recreated it",
+                    metadata: ["table": "\(table)", "changed_by": "\(changedBy ?? "unknown")"])
+            }
+            changedBy = nil
+        } catch {
+            drop(active, error, at: now)
+        }
     }
 
     /// Deletes the probe's table: the node is left as it was.
@@ -142,91 +216,14 @@ final class SelfSourcedSynController {
         }
     }
 
-    private func drop(_ active: any SynProbeSource, _ error: any Error, at now: Instant) {
+    func drop(_ active: any SynProbeSource, _ error: any Error, at now: Instant) {
         logger.warning("self-sourced SYN probe failed; using the in_martian_src counter until it is back", metadata: ["error": "\(error)"])
         try? active.remove()
         probe = nil
         nextAttempt = now + Self.failureRetry
     }
 
-    /// The counter is exported in every mode; its rises raise findings only without a probe.
-    private func pollCounter(at now: Instant) {
-        do {
-            let value = try sources.martian.read()
-            let reporting = probe == nil
-            let rise = lastMartian.map { value > $0 ? value - $0 : 0 } ?? 0
-            lastMartian = value
-            let outcome = slice.update { engine, s -> SelfSourcedSynEngine.Outcome? in
-                s.martianPackets = value
-                guard reporting, rise > 0 else { return nil }
-                s.drops += rise
-                return engine.counterRose(by: rise, at: now)
-            }
-            apply(outcome.map { [$0] } ?? [])
-            if !martianReadable {
-                martianReadable = true
-                logger.notice("martian-source counter readable again")
-            }
-        } catch {
-            if martianReadable {
-                martianReadable = false
-                logger.warning("cannot read the martian-source counter", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    private func handle(_ packet: NflogPacket, probe: any SynProbeSource, at now: Instant) {
-        guard packet.group == logGroup, let header = packet.header, header.isTCPSyn || header.protocolNumber == .udp else { return }
-        let interface = packet.inputInterface.flatMap(sources.interfaceName)
-        if packet.prefix == SynProbeRule.reversePathPrefix {
-            reversePathDrop(header, interface: interface, probe: probe, at: now)
-            return
-        }
-        let frontend = self.frontend(of: header, probe: probe, at: now)
-        guard var syn = SelfSourcedSyn(packet: packet, frontend: frontend, interface: interface) else { return }
-        if frontend != nil { syn.client = clients[syn.source] }
-        let outcome = slice.update { engine, s in
-            s.probePackets += 1
-            return engine.logged(syn, at: now)
-        }
-        apply([outcome])
-    }
-
-    /// A SYN the strict reverse-path check drops: a pod hairpin when its source is hosted here
-    /// and conntrack names the frontend its pod was talking to; anything else is not ours.
-    private func reversePathDrop(_ header: IPPacketHeader, interface: String?, probe: any SynProbeSource, at now: Instant) {
-        guard let report = sources.podHairpin, header.isTCPSyn, let sourcePort = header.sourcePort, let targetPort = header.destinationPort,
-            sources.localEndpoints().contains(header.source), let frontend = frontend(of: header, probe: probe, at: now)
-        else { return }
-        let match = HairpinCorrelator.Match(
-            frontend: frontend, source: Endpoint(address: header.source, port: sourcePort),
-            localTarget: Endpoint(address: header.destination, port: targetPort), protocolNumber: .tcp, hairpinFlowID: nil, time: now)
-        report(
-            match,
-            "probe: a SYN from this node-local endpoint arrived from outside on \(interface ?? "?") (it fails the strict reverse-path check: rp_filter=1 or a raw-table rpfilter rule drops it there)"
-        )
-    }
-
-    /// The frontend of a logged SYN, from the node's own outbound flow with the same source.
-    private func frontend(of header: IPPacketHeader, probe: any SynProbeSource, at now: Instant) -> Endpoint? {
-        guard let port = header.sourcePort else { return nil }
-        let source = Endpoint(address: header.source, port: port)
-        switch lookups.decide(for: source, at: now) {
-        case .cached(let frontend): return frontend
-        case .skip: return nil
-        case .lookUp:
-            let flows = (try? probe.flows(from: header.source, port: port, protocolNumber: header.protocolNumber)) ?? []
-            guard !flows.isEmpty else { return nil }
-            let local = sources.localEndpoints()
-            guard let frontend = SelfSourcedSyn.frontend(of: header, among: flows, isLocal: { local.contains($0) }) else { return nil }
-            lookups.remember(frontend, for: source, at: now)
-            if clients.count >= lookups.cacheLimit { clients.removeAll(keepingCapacity: true) }
-            clients[source] = SelfSourcedSyn.masqueradedClient(of: header, to: frontend, among: flows)
-            return frontend
-        }
-    }
-
-    private func apply(_ outcomes: [SelfSourcedSynEngine.Outcome]) {
+    func apply(_ outcomes: [SelfSourcedSynEngine.Outcome]) {
         guard !outcomes.isEmpty else { return }
         let time = wallClock()
         for outcome in outcomes {
@@ -238,7 +235,8 @@ final class SelfSourcedSynController {
                     report.summary = evidence.summary
                 }
                 let opened = findings.report(
-                    kind: .selfSourcedSynDrop, key: report.key.description, summary: report.summary, evidence: report.evidence,
+                    kind: report.key == .reversePathCounter ? .hairpin : .selfSourcedSynDrop, key: report.key.description,
+                    summary: report.summary, evidence: report.evidence,
                     remediation: HairpinRemediation.clientAddressPreserved, at: time, occurrences: report.occurrences)
                 guard opened else { continue }
                 if let syn = report.syn {
@@ -248,11 +246,15 @@ final class SelfSourcedSynController {
                             "frontend": "\(report.key)", "source": "\(syn.source)", "target": "\(syn.target)",
                             "interface": "\(syn.interface ?? "?")", "senderMAC": "\(syn.senderMAC ?? "?")",
                         ])
+                } else if report.key == .reversePathCounter {
+                    logger.warning(
+                        "connections from node-local endpoints go unanswered while the reverse-path filter drops packets (counter fallback; frontend unknown)",
+                        metadata: ["increase": "\(report.occurrences)"])
                 } else {
                     logger.warning("self-sourced SYNs (martian sources) are being dropped", metadata: ["increase": "\(report.occurrences)"])
                 }
             case .closed(let key, let count):
-                findings.clear(kind: .selfSourcedSynDrop, key: key.description)
+                findings.clear(kind: key == .reversePathCounter ? .hairpin : .selfSourcedSynDrop, key: key.description)
                 logger.notice(
                     "self-sourced SYN drop finding closed after a quiet period", metadata: ["frontend": "\(key)", "count": "\(count)"])
             }

@@ -14,7 +14,17 @@ public final class SelfSourcedSynSlice: Sendable {
         public var probePackets: UInt64 = 0
         public var probeReinstalls: UInt64 = 0
         public var probeLost: UInt64 = 0
-        /// The kernel's `in_martian_src`, as last read.
+        /// Checks of the probe's table (a dump): after someone else changed it, after the rules
+        /// logged (to read their counters), after lost notifications. None while nothing happens.
+        public var probeChecks: UInt64 = 0
+        /// Times the nf_tables notification socket overran; each is followed by a check.
+        public var probeNotificationsLost: UInt64 = 0
+        /// Transactions that changed the probe's sets of node-local endpoints.
+        public var endpointSetUpdates: UInt64 = 0
+        /// Address ranges (merged) in those sets.
+        public var localEndpointRanges = 0
+        /// The kernel's `in_martian_src`, as last read in counter mode (the collector reads it
+        /// itself when it has the counter).
         public var martianPackets: UInt64 = 0
         public var mode = SelfSourcedSynMode.none
         public var overflowSyns: UInt64 = 0
@@ -50,12 +60,37 @@ public final class SelfSourcedSynSlice: Sendable {
 /// The self-sourced SYN slice's metrics, read at scrape time.
 public struct SelfSourcedSynCollector: ScrapeCollector {
     let statistics: @Sendable () -> SelfSourcedSynSlice.Statistics
+    /// Read when scraped (node_exporter style): with the probe installed nothing else reads it,
+    /// so an idle agent does not wake to poll a file nobody asked about.
+    let martian: (any MartianCounterSource)?
+    /// `TcpExtIPReversePathFilter`, read when scraped too.
+    let reversePath: (any MartianCounterSource)?
 
-    public init(_ slice: SelfSourcedSynSlice) { statistics = { slice.statistics } }
-    init(statistics: @escaping @Sendable () -> SelfSourcedSynSlice.Statistics) { self.statistics = statistics }
+    public init(_ slice: SelfSourcedSynSlice) {
+        statistics = { slice.statistics }
+        martian = MartianCounterFile()
+        reversePath = ReversePathCounterFile()
+    }
+
+    init(
+        statistics: @escaping @Sendable () -> SelfSourcedSynSlice.Statistics, martian: (any MartianCounterSource)? = nil,
+        reversePath: (any MartianCounterSource)? = nil
+    ) {
+        self.statistics = statistics
+        self.martian = martian
+        self.reversePath = reversePath
+    }
 
     public func collect(into page: inout PrometheusPage) {
-        let s = statistics()
+        var s = statistics()
+        if let value = try? martian?.read() { s.martianPackets = value }
+        if let value = try? reversePath?.read() {
+            page.counter(
+                "pathwatch_reverse_path_filter_packets_total",
+                help:
+                    "The kernel's TcpExtIPReversePathFilter (this namespace): IPv4 packets rp_filter dropped.",
+                value: value)
+        }
         page.counter(
             "pathwatch_self_sourced_syn_drops_total",
             help:
@@ -96,6 +131,25 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
             help:
                 "nfnetlink_log overruns of the probe (ENOBUFS); the rule still counts drops.",
             value: s.probeLost)
+        page.counter(
+            "pathwatch_syn_probe_checks_total",
+            help:
+                "Checks of the probe's nftables table; flat on an idle node.",
+            value: s.probeChecks)
+        page.counter(
+            "pathwatch_syn_probe_notifications_lost_total",
+            help:
+                "Overruns of the probe's nf_tables notification socket (each followed by a full check).",
+            value: s.probeNotificationsLost)
+        page.counter(
+            "pathwatch_syn_probe_endpoint_set_updates_total",
+            help:
+                "Updates of the probe's node-local endpoint sets.",
+            value: s.endpointSetUpdates)
+        page.gauge(
+            "pathwatch_syn_probe_local_endpoint_ranges",
+            help: "Address ranges in the probe's node-local endpoint sets.",
+            value: Double(s.localEndpointRanges))
         page.counter(
             "pathwatch_self_sourced_syn_findings_overflow_total",
             help:

@@ -1,5 +1,6 @@
 import Logging
 import Netlink
+import NetlinkIO
 import PathwatchCore
 import ServiceLifecycle
 
@@ -43,19 +44,33 @@ public final class SelfSourcedSynWatcher: Service {
         let (group, rate, state, logger) = (UInt16(settings.probeLogGroup), settings.probeRatePerSecond, state, logger)
         let hosted = HostedEndpointsReader(state: state)
         let sources = SelfSourcedSynController.Sources(
-            installProbe: installProbe ? { try SynProbe(group: group, ratePerSecond: rate, wake: thread.wake, logger: logger) } : nil,
+            installProbe: installProbe
+                ? {
+                    try SynProbe(group: group, ratePerSecond: rate, wake: thread.wake, modelChanges: state.changeNotice, logger: logger)
+                } : nil,
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
             localEndpoints: { hosted.read() },
-            podHairpin: podHairpin.map { service in { match, origin in service.probeSaw(match, origin: origin) } })
+            podHairpin: podHairpin.map { service in { match, origin in service.probeSaw(match, origin: origin) } },
+            reversePathCounter: { try ReversePathCounterFile().read() },
+            unansweredFlows: {
+                // Only when the counter rose in counter mode: one dump, the unanswered flows kept.
+                var flows: [ConntrackFlow] = []
+                try ConntrackClient().dumpFlows { if !$0.status.contains(.seenReply) { flows.append($0) } }
+                return flows
+            })
         let controller = SelfSourcedSynController(
             sources: sources, slice: slice, logGroup: settings.probeLogGroup, findings: findings, logger: logger)
         let clock = ContinuousClock()
         while !thread.isStopping {
             controller.installIfDue(at: clock.now)
-            // With the probe, the receive sleeps until a packet, a second, or a stop; without it
-            // (counter mode) there is only the once-a-second counter read to wait for.
-            if !controller.receive(at: clock.now) { thread.pause(seconds: 1) }
+            // With the probe, the wait lasts until a logged packet, a change to the probe's
+            // table, a stop, or work that falls due (no limit on a quiet node); without it
+            // (counter mode) until the once-a-second counter read.
+            let due = controller.nextDue(after: clock.now)
+            if !controller.receive(waitingUpTo: due, at: clock.now) {
+                thread.pause(seconds: due.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 1)
+            }
             controller.tick(at: clock.now)
         }
         controller.shutdown()

@@ -1,4 +1,5 @@
 import Netlink
+import NetlinkIO
 import PathwatchCore
 import Synchronization
 
@@ -11,6 +12,9 @@ public final class LiveNodeState: Sendable {
 
     /// Notified after every change to the model, for evaluators that react to changes.
     public let changes = ChangeSignal()
+    /// The same, as an eventfd for a thread that sleeps in `poll(2)` on its sockets (the probe
+    /// keeps its set of node-local endpoints in step with the model).
+    public let changeNotice = ChangeNotice()
 
     public init(requiredParts: Set<String>) {
         self.requiredParts = requiredParts
@@ -23,7 +27,10 @@ public final class LiveNodeState: Sendable {
     @discardableResult
     public func apply(_ event: RtnetlinkEvent) -> Bool {
         let changed = state.withLock { $0.apply(event) }
-        if changed { changes.notify() }
+        if changed {
+            changes.notify()
+            changeNotice.notify()
+        }
         return changed
     }
 
@@ -43,6 +50,7 @@ public final class LiveNodeState: Sendable {
     public func update(_ body: (inout NodeState) -> Void) {
         state.withLock { body(&$0) }
         changes.notify()
+        changeNotice.notify()
     }
 
     /// Refreshes counters only; not a change anyone evaluates.

@@ -18,6 +18,8 @@ public struct SelfSourcedSynEngine: Sendable {
         case martianCounter
         /// Every frontend beyond `maxFindings`.
         case overflow
+        /// The reverse-path counter fallback: one `hairpin` finding for the node, frontend unknown.
+        case reversePathCounter
 
         public var description: String {
             switch self {
@@ -25,6 +27,7 @@ public struct SelfSourcedSynEngine: Sendable {
             case .unknownFrontend: "unknown"
             case .martianCounter: "martian-source-counter"
             case .overflow: "other"
+            case .reversePathCounter: "reverse-path-counter"
             }
         }
     }
@@ -56,6 +59,7 @@ public struct SelfSourcedSynEngine: Sendable {
     private var open: [Key: Open] = [:]
     private var counter: (lastSeen: Instant, count: Int)?
     private var overflow: (evidence: SelfSourcedSynOverflowEvidence, lastSeen: Instant, count: Int)?
+    private var reversePath: (evidence: ReversePathCounterEvidence, lastSeen: Instant, count: Int)?
     /// SYNs that went into the overflow finding.
     public private(set) var overflowSyns: UInt64 = 0
 
@@ -106,6 +110,23 @@ public struct SelfSourcedSynEngine: Sendable {
         return isNew ? .opened(report) : .updated(report)
     }
 
+    /// A rise of `TcpExtIPReversePathFilter` while the probe is not the detector, with the
+    /// connections from node-local endpoints that are unanswered now. Both are needed: the
+    /// counter alone also counts spoofing, an unanswered flow alone is a dead peer.
+    public mutating func reversePathCounterRose(by increase: UInt64, unanswered flows: [String], at now: Instant) -> Outcome? {
+        guard increase > 0, !flows.isEmpty else { return nil }
+        let isNew = reversePath == nil
+        var entry = reversePath ?? (ReversePathCounterEvidence(), now, 0)
+        entry.evidence.add(drops: increase, flows: flows)
+        entry.lastSeen = now
+        entry.count += Int(clamping: increase)
+        reversePath = entry
+        let report = Report(
+            key: .reversePathCounter, summary: entry.evidence.summary, evidence: entry.evidence, occurrences: Int(clamping: increase),
+            syn: nil)
+        return isNew ? .opened(report) : .updated(report)
+    }
+
     /// Closes findings quiet for `quiet`.
     public mutating func expire(at now: Instant) -> [Outcome] {
         var closed: [Outcome] = []
@@ -121,8 +142,21 @@ public struct SelfSourcedSynEngine: Sendable {
             overflow = nil
             closed.append(.closed(key: .overflow, count: entry.count))
         }
+        if let entry = reversePath, now - entry.lastSeen > quiet {
+            reversePath = nil
+            closed.append(.closed(key: .reversePathCounter, count: entry.count))
+        }
         return closed
     }
 
-    public var openFindings: Int { open.count + (counter == nil ? 0 : 1) + (overflow == nil ? 0 : 1) }
+    /// When the next finding falls quiet (``expire(at:)`` closes it from then on); nil when
+    /// none is open, so a caller with nothing else to do can sleep until something happens.
+    public var nextExpiry: Instant? {
+        let seen = open.values.map(\.lastSeen) + [counter?.lastSeen, overflow?.lastSeen, reversePath?.lastSeen].compactMap { $0 }
+        return seen.min().map { $0 + quiet + .nanoseconds(1) }
+    }
+
+    public var openFindings: Int {
+        open.count + (counter == nil ? 0 : 1) + (overflow == nil ? 0 : 1) + (reversePath == nil ? 0 : 1)
+    }
 }

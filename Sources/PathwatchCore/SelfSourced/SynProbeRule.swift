@@ -1,11 +1,13 @@
 import Netlink
 
 /// The agent's per-packet probe for self-sourced SYNs, as nf_tables objects: its own table
-/// `inet pathwatch` with one base chain and two rules, one for TCP SYNs and one for UDP,
+/// `inet pathwatch` with one base chain, two sets of node-local endpoints, and four rules: TCP
+/// SYNs and UDP from the node's own addresses (below), and SYNs from a node-local endpoint that
+/// arrive from outside (``reversePathExpressions(logGroup:ratePerSecond:set:)``),
 ///
 ///     table inet pathwatch {
 ///         chain selfsourced_syn {
-///             type filter hook prerouting priority raw; policy accept;
+///             type filter hook prerouting priority raw - 10; policy accept;
 ///             iif != "lo" tcp flags & (syn | ack) == syn fib saddr type local counter
 ///                 limit rate 100/second log group 196
 ///             iif != "lo" meta l4proto udp fib saddr type local counter
@@ -22,11 +24,12 @@ public enum SynProbeRule {
     public static let family = NfTablesFamily.inet
     public static let table = "pathwatch"
     public static let chain = "selfsourced_syn"
-    public static let hook = NfTablesHook.preroutingRaw
+    public static let hook = NfTablesHook.preroutingBeforeRaw
     public static let tableComment = "managed by pathwatch: recreated while the agent runs, removed when it stops"
     public static let ruleComment = "pathwatch: TCP SYNs with a local source address arriving from outside (instance hairpin)"
     public static let udpRuleComment = "pathwatch: UDP with a local source address arriving from outside (instance hairpin)"
-    public static let reversePathRuleComment = "pathwatch: TCP SYNs failing the strict reverse-path check (pod hairpin, rp_filter)"
+    public static let reversePathRuleComment = "pathwatch: TCP SYNs from a node-local endpoint arriving from outside (pod hairpin)"
+    public static let reversePathUDPRuleComment = "pathwatch: UDP from a node-local endpoint arriving from outside (pod hairpin)"
     /// The log prefix that tells the reverse-path rule's packets from the others'.
     public static let reversePathPrefix = "pathwatch-rpf"
     /// Bytes of each packet copied to the agent: an IPv6 header with a few extension headers
@@ -48,19 +51,46 @@ public enum SynProbeRule {
         ].flatMap { $0 }
     }
 
-    /// SYNs from a source that is not the node's own address and that the strict reverse-path
-    /// check would drop (`rp_filter=1`, or a raw-table `rpfilter` rule, which run after this
-    /// chain): a pod's SYN that a balancer sent back to the node through another interface.
-    /// The agent keeps only those whose source is hosted on the node.
+    /// The node-local endpoints (node addresses, pod host routes, bridge subnets), kept in step
+    /// with the model by the agent: interval sets, one per family.
+    public static let localSets = [
+        NfTablesAddressSet(name: "local4", family: .inet, id: 1), NfTablesAddressSet(name: "local6", family: .inet6, id: 2),
+    ]
+
+    /// SYNs from a node-local endpoint that is not the node's own address, arriving where the
+    /// strict reverse-path check would drop them (`rp_filter=1`, or a raw-table `rpfilter` rule,
+    /// which run after this chain) — not from that endpoint's own link: a pod's SYN that a
+    /// balancer sent back to the node through another interface. One rule per family (the set
+    /// lookup reads the family's source address).
     ///
-    ///     iif != "lo" tcp flags & (syn | ack) == syn fib saddr type != local
-    ///         fib saddr . iif oif missing counter limit rate 100/second log prefix "pathwatch-rpf" group 196
-    public static func reversePathExpressions(logGroup: UInt16, ratePerSecond: Int) -> [NfTablesExpression] {
+    ///     iif != "lo" meta nfproto ipv4 tcp flags & (syn | ack) == syn ip saddr @local4
+    ///         fib saddr type != local fib saddr . iif oif missing
+    ///         counter limit rate 100/second log prefix "pathwatch-rpf" group 196
+    ///
+    /// The UDP variant (`udp: true`) logs every such datagram (rate-limited): a pod's DNS or
+    /// StatsD through a balancer listener that keeps the client address.
+    public static func reversePathExpressions(
+        logGroup: UInt16, ratePerSecond: Int, set: NfTablesAddressSet, udp: Bool = false
+    ) -> [NfTablesExpression] {
         [
-            notFromLoopback, transportProtocol(.tcp), synWithoutAck, sourceAddressType(.notEqual),
-            noRouteBackThroughInputInterface,
+            notFromLoopback, family(set.family), transportProtocol(udp ? .udp : .tcp), udp ? [] : synWithoutAck,
+            sourceAddress(in: set), sourceAddressType(.notEqual), noRouteBackThroughInputInterface,
             countLimitLog(logGroup: logGroup, ratePerSecond: ratePerSecond, prefix: reversePathPrefix),
         ].flatMap { $0 }
+    }
+
+    /// meta nfproto ipv4|ipv6 (`NFPROTO_IPV4` 2, `NFPROTO_IPV6` 10).
+    static func family(_ family: AddressFamily) -> [NfTablesExpression] {
+        [.meta(key: .family, destination: .one), .compare(.equal, source: .one, data: [family == .inet ? 2 : 10])]
+    }
+
+    /// ip saddr @local4 / ip6 saddr @local6: the source address's offset in the family's header.
+    static func sourceAddress(in set: NfTablesAddressSet) -> [NfTablesExpression] {
+        let (offset, length): (UInt32, UInt32) = set.family == .inet ? (12, 4) : (8, 16)
+        return [
+            .payload(base: .networkHeader, offset: offset, length: length, destination: .one),
+            .lookup(set: set.name, setID: set.id, source: .one),
+        ]
     }
 
     /// iif != "lo": the loopback device is always interface 1 (LOOPBACK_IFINDEX).
@@ -103,13 +133,21 @@ public enum SynProbeRule {
         ]
     }
 
-    /// The chain's rules, in order: TCP, UDP, then the reverse-path rule.
+    /// The chain's rules, in order: TCP, UDP, then the reverse-path rules: TCP for IPv4 and
+    /// IPv6, UDP for IPv4 and IPv6.
     public static func rules(logGroup: UInt16, ratePerSecond: Int) -> [(expressions: [NfTablesExpression], comment: String)] {
         [
             (expressions(logGroup: logGroup, ratePerSecond: ratePerSecond), ruleComment),
             (udpExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond), udpRuleComment),
-            (reversePathExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond), reversePathRuleComment),
         ]
+            + [false, true].flatMap { udp in
+                localSets.map { set in
+                    (
+                        reversePathExpressions(logGroup: logGroup, ratePerSecond: ratePerSecond, set: set, udp: udp),
+                        udp ? reversePathUDPRuleComment : reversePathRuleComment
+                    )
+                }
+            }
     }
 
     /// Whether a dump of the probe's chain shows exactly the probe's rules: nothing missing (a
