@@ -21,6 +21,7 @@ struct SelfSourcedSynControllerTests {
         var reversePathDrops: UInt64 = 0
         var conntrack: [ConntrackFlow] = []
         var local = LocalEndpoints(addresses: [IPAddress("10.0.1.10")!, IPAddress("10.0.1.20")!])
+        var modelReady = true
         let slice = SelfSourcedSynSlice(settings: AgentConfig.HairpinSettings())
         let findings = FindingsRegistry()
         var controller: SelfSourcedSynController!
@@ -35,6 +36,7 @@ struct SelfSourcedSynControllerTests {
                     } : nil,
                 martian: counter, interfaceName: { $0 == 2 ? "eth0" : nil },
                 localEndpoints: { [unowned self] in local },
+                modelReady: { [unowned self] in modelReady },
                 podHairpin: { [unowned self] match, origin in podHairpins.append((match, origin)) },
                 reversePathCounter: { [unowned self] in reversePathDrops },
                 unansweredFlows: { [unowned self] in conntrack },
@@ -228,6 +230,20 @@ struct SelfSourcedSynControllerTests {
 
     /// Issue 13: the probe's sets follow the model: filled at install, a new pod added in the
     /// turn the model tells of it, a gone pod removed only after the delay.
+    /// Until the model's first dump is in, the sets wait (an uplink's subnet read before the
+    /// routes would otherwise be called local for the narrowing delay).
+    @Test func theEndpointSetsWaitForTheModelsFirstDump() {
+        let h = Harness()
+        h.modelReady = false
+        h.local = LocalEndpoints(addresses: [IPAddress("10.0.1.10")!], subnets: [IPPrefix("10.0.1.0/24")!])
+        h.turn(at: t0)
+        #expect(h.probe.endpointUpdates.isEmpty, "nothing planned from a half-read model")
+        h.local = LocalEndpoints(addresses: [IPAddress("10.0.1.10")!])
+        h.modelReady = true
+        h.turn(at: t0 + .milliseconds(150))
+        #expect(h.probe.endpointUpdates.map { $0.map(\.description) } == [["10.0.1.10"]])
+    }
+
     @Test func theEndpointSetsFollowTheModel() {
         let h = Harness()
         h.turn(at: t0)

@@ -6,8 +6,14 @@ import PathwatchCore
 extension SelfSourcedSynController {
     /// A failed update is retried this long after (the transaction changed nothing).
     static let endpointRetry = Duration.seconds(1)
+    /// How soon the sets are looked at again while the model's first dump is still coming in.
+    static let modelWait = Duration.milliseconds(100)
 
     func syncEndpoints(_ active: any SynProbeSource, at now: Instant) {
+        guard sources.modelReady() else {
+            endpointsDue = now + Self.modelWait
+            return
+        }
         endpointsDue = nil
         let change = endpointSets.plan(sources.localEndpoints(), at: now)
         guard !change.isEmpty else { return }

@@ -23,6 +23,10 @@ final class SelfSourcedSynController {
         var interfaceName: (UInt32) -> String?
         /// The node-local endpoints, copied out of the model.
         var localEndpoints: () -> LocalEndpoints
+        /// Whether the model's first full rtnetlink dump is in. Before it, addresses can be
+        /// read without the routes that say which links are uplinks, and an uplink's subnet
+        /// would enter the sets as local until the narrowing delay passed.
+        var modelReady: () -> Bool = { true }
         /// Where a pod hairpin seen by the reverse-path rule goes (the hairpin slice).
         var podHairpin: ((HairpinCorrelator.Match, _ origin: String) -> Void)? = nil
         /// `TcpExtIPReversePathFilter` of the agent's network namespace (counter mode).

@@ -51,6 +51,7 @@ public final class SelfSourcedSynWatcher: Service {
             martian: MartianCounterFile(path: martianPath),
             interfaceName: { index in state.read { $0.links[InterfaceIndex(Int32(bitPattern: index))]?.name } },
             localEndpoints: { hosted.read() },
+            modelReady: { !state.pendingParts.contains(RtnetlinkWatcher.readinessPart) },
             podHairpin: podHairpin.map { service in { match, origin in service.probeSaw(match, origin: origin) } },
             reversePathCounter: { try ReversePathCounterFile().read() },
             unansweredFlows: {
