@@ -48,26 +48,8 @@ public final class ConntrackEventSocket: Sendable {
     public func receiveEvents(
         _ body: (ConntrackEvent) -> Void, onDecodeError: (DecodeError) -> Void = { _ in }
     ) throws(NetlinkError) -> Bool {
-        let datagrams = try socket.receiveBatch(
-            "receive conntrack events", maxDatagrams: Self.batchDatagrams, datagramSize: Self.eventDatagramSize
-        ) { datagram in
-            var messages = MessageIterator(datagram)
-            while true {
-                let message: NetlinkMessage?
-                do throws(DecodeError) {
-                    message = try messages.next()
-                } catch {
-                    onDecodeError(error)
-                    return  // A bad nlmsg_len: the rest of the datagram cannot be framed.
-                }
-                guard let message else { return }
-                do throws(DecodeError) {
-                    if let event = try ConntrackEvent(message) { body(event) }
-                } catch {
-                    onDecodeError(error)
-                }
-            }
-        }
-        return datagrams > 0
+        try socket.receiveMessages(
+            "receive conntrack events", maxDatagrams: Self.batchDatagrams, datagramSize: Self.eventDatagramSize,
+            decode: { message throws(DecodeError) in try ConntrackEvent(message) }, body, onDecodeError: onDecodeError)
     }
 }

@@ -33,26 +33,8 @@ public final class NfTablesEventSocket: Sendable {
     public func receive(
         _ body: (NfTablesNotification) -> Void, onDecodeError: (DecodeError) -> Void = { _ in }
     ) throws(NetlinkError) -> Bool {
-        let datagrams = try socket.receiveBatch(
-            "receive nf_tables notifications", maxDatagrams: Self.batchDatagrams, datagramSize: Self.notificationDatagramSize
-        ) { datagram in
-            var messages = MessageIterator(datagram)
-            while true {
-                let message: NetlinkMessage?
-                do throws(DecodeError) {
-                    message = try messages.next()
-                } catch {
-                    onDecodeError(error)
-                    return
-                }
-                guard let message else { return }
-                do throws(DecodeError) {
-                    if let notification = try NfTablesNotification(message) { body(notification) }
-                } catch {
-                    onDecodeError(error)
-                }
-            }
-        }
-        return datagrams > 0
+        try socket.receiveMessages(
+            "receive nf_tables notifications", maxDatagrams: Self.batchDatagrams, datagramSize: Self.notificationDatagramSize,
+            decode: { message throws(DecodeError) in try NfTablesNotification(message) }, body, onDecodeError: onDecodeError)
     }
 }
