@@ -239,16 +239,6 @@ struct TestPKI {
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    static func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw PKIError(arguments: arguments) }
-    }
-
-    struct PKIError: Error { var arguments: [String] }
+    /// The same runner the web-config tests use.
+    static func openssl(_ arguments: [String]) throws { try TestCertificates.openssl(arguments) }
 }
