@@ -97,6 +97,7 @@ public enum Agent {
                     )
                 }
                 state.changes.notify()  // subnetRoutes, subnetGateways, repair and discovery settings apply now
+                parts.configurationChanges.notify()
             })
         var services = parts.services(config: config, configuration: { reloader.config }, logger: logger)
         services.append(http)

@@ -14,6 +14,8 @@ public struct DetectionParts: Sendable {
     public let conntrackSelector: ConntrackEventSelector?
     public let autofix: AutofixSwitch
     public let discovered: DiscoveredSubnetRoutes
+    /// Notified by the configuration reloader; metadata discovery waits on it while it is off.
+    public let configurationChanges = ConfigurationChanges()
     /// The pod-hairpin slice (a conntrack consumer); nil while conntrack is off.
     public let hairpin: HairpinService?
     public let selfSourcedSyn: SelfSourcedSynSlice
@@ -71,7 +73,8 @@ public struct DetectionParts: Sendable {
             services.append(PathSampler(settings: config.paths, state: state, metrics: metrics, findings: findings, logger: logger))
         }
         services.append(
-            MetadataDiscovery(state: state, discovered: discovered, configuration: configuration, logger: logger))
+            MetadataDiscovery(
+                state: state, discovered: discovered, configuration: configuration, changes: configurationChanges, logger: logger))
         services.append(
             SubnetRouteRepairer(
                 state: state, autofix: autofix, configuration: configuration, discovered: discovered, conntrack: conntrack,

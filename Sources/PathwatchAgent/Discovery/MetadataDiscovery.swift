@@ -6,8 +6,9 @@ import ServiceLifecycle
 /// Learns what each secondary interface must reach from the EC2 instance metadata service
 /// (`discovery.metadata: true`) and publishes it through ``DiscoveredSubnetRoutes``.
 ///
-/// Reads the metadata every `discovery.refreshSeconds` (after a failure sooner, backing off from
-/// 1 s), and maps the last good answer onto the live model twice a second, so an interface
+/// Off, it sleeps until a configuration reload. On, it reads the metadata every
+/// `discovery.refreshSeconds` (after a failure sooner, backing off from 1 s), and maps the last
+/// good answer onto the live model once a second, so an interface
 /// attached or renamed later is covered without asking the service again. A failed read keeps
 /// the last good answer (routes are not withdrawn because the service hiccuped). State changes,
 /// not every attempt, are logged. A task cancelled at graceful shutdown; the HTTP client
@@ -16,12 +17,14 @@ final class MetadataDiscovery: Service {
     private let state: LiveNodeState
     private let discovered: DiscoveredSubnetRoutes
     private let configuration: @Sendable () -> AgentConfig
+    private let changes: ConfigurationChanges
     private let logger: Logger
 
     init(
         state: LiveNodeState, discovered: DiscoveredSubnetRoutes, configuration: @escaping @Sendable () -> AgentConfig,
-        logger: Logger
+        changes: ConfigurationChanges, logger: Logger
     ) {
+        self.changes = changes
         self.state = state
         self.discovered = discovered
         self.configuration = configuration
@@ -34,6 +37,7 @@ final class MetadataDiscovery: Service {
 
     private func loop() async {
         var memory = Memory()
+        var reloads = changes.makeIterator()
         while !Task.isCancelled {
             let settings = configuration().discovery
             guard settings.metadata else {
@@ -43,7 +47,8 @@ final class MetadataDiscovery: Service {
                     memory = Memory()
                     discovered.turnedOff()
                 }
-                try? await Task.sleep(for: .seconds(2))  // a SIGHUP that turns discovery on is noticed within 2 s
+                // Off: nothing to do until a reload turns it on (nil: cancelled at shutdown).
+                guard await reloads.next() != nil else { break }
                 continue
             }
             if memory.settings != settings {

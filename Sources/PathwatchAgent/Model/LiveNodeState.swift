@@ -10,7 +10,8 @@ public final class LiveNodeState: Sendable {
     /// The parts whose first full dump must be in before `/readyz` answers 200.
     public let requiredParts: Set<String>
 
-    /// Notified after every change to the model, for evaluators that react to changes.
+    /// Notified after every change to the model (`.model`) and to its unanswered neighbour
+    /// entries (`.neighbours`), for evaluators that react to changes.
     public let changes = ChangeSignal()
     /// The same, as an eventfd for a thread that sleeps in `poll(2)` on its sockets (the probe
     /// keeps its set of node-local endpoints in step with the model).
@@ -34,16 +35,21 @@ public final class LiveNodeState: Sendable {
         return changed
     }
 
-    /// Applies one ARP/ND entry without notifying change listeners: neighbour entries churn on a
-    /// busy node, and their only readers look at the view on their own tick.
+    /// Applies one ARP/ND entry. Listeners hear `.neighbours` only when the view of unanswered
+    /// entries changed: entries churn between reachable and stale all day on a busy node, and
+    /// none of that concerns the gateway and on-link checks, nor the route evaluations (which
+    /// never wake for neighbours).
     @discardableResult
     public func applyNeighbour(_ neighbour: Neighbour, removed: Bool) -> NeighbourView.Outcome {
-        state.withLock { $0.applyNeighbour(neighbour, removed: removed) }
+        let outcome = state.withLock { $0.applyNeighbour(neighbour, removed: removed) }
+        if outcome == .changed { changes.notify(.neighbours) }
+        return outcome
     }
 
-    /// Puts in a neighbour view built from a dump; notifies nobody either.
+    /// Puts in a neighbour view built from a dump.
     public func replaceNeighbours(_ view: NeighbourView) {
         state.withLock { $0.replaceNeighbours(view) }
+        changes.notify(.neighbours)
     }
 
     /// Replaces parts of the model after a dump; notifies change listeners.

@@ -7,7 +7,9 @@ import ServiceLifecycle
 /// Finds missing subnet routes and, as the auto-fix mode allows, repairs them.
 ///
 /// Re-evaluates whenever the model changes (any link, address, route or rule event), the mode
-/// changes or the configuration is reloaded, plus once a minute as a safety net. Each evaluation
+/// changes or the configuration is reloaded, plus once a minute as a safety net; checks the
+/// gateways and the on-link signature when the unanswered neighbour entries change (every
+/// second only while it times one); otherwise sleeps (``SubnetRouteWakeSchedule``). Each evaluation
 /// asks the kernel's own route lookup where traffic from each interface address would go, has
 /// the pure ``SubnetRoutePlanner`` plan and the ``SubnetRouteReconciler`` decide and apply, then
 /// turns the typed events into findings and log lines. Only pathwatch-owned routes and rules
@@ -49,29 +51,28 @@ public final class SubnetRouteRepairer: Service {
         var reconciler = SubnetRouteReconciler(client: table)
         var live = LiveTrafficRouteScanner(state: state, findings: findings, logger: logger)
         let clock = ContinuousClock()
-        var lastEvaluation: ContinuousClock.Instant?
-        var lastScan = clock.now
-        var lastGatewayCheck: ContinuousClock.Instant?
+        var schedule = SubnetRouteWakeSchedule()
+        schedule.lastScan = clock.now
         var onLink = OnLinkNeighbourScan()
         while !thread.isStopping {
-            // A change, the end of a repair's backoff or a minute of quiet triggers an evaluation;
-            // the wait is a second (the gateways' neighbour check), and a stop ends it at once
-            // (the thread's stop notifies the change signal).
-            let changed = state.changes.wait(seconds: 1)
-            guard !thread.isStopping, state.pendingParts.isDisjoint(with: [RtnetlinkWatcher.readinessPart]) else { continue }
-            // A backoff that ended since the last evaluation (only once: an expectation that then
-            // turns into a conflict or meets auto-fix off keeps its old retry time).
-            let retryDue =
-                reconciler.engine.history.nextRetry.map { retry in
-                    clock.now >= retry && lastEvaluation.map { $0 < retry } ?? true
-                } ?? false
-            if changed || retryDue || lastEvaluation.map({ clock.now - $0 > .seconds(60) }) ?? true {
+            // Sleeps until a change or the next thing due (the schedule names each periodic wake;
+            // an idle node's agent wakes only for the live-traffic scan and the safety net). A
+            // stop ends the wait at once: the thread's stop notifies the change signal.
+            let scanSeconds = configuration().liveTrafficScanSeconds
+            schedule.scanPeriod = conntrack != nil && scanSeconds > 0 ? .milliseconds(Int64(scanSeconds * 1000)) : nil
+            let woke = state.changes.wait(seconds: Self.seconds(schedule.nextWake(now: clock.now) - clock.now))
+            schedule.ready = state.pendingParts.isDisjoint(with: [RtnetlinkWatcher.readinessPart])
+            guard !thread.isStopping, schedule.ready else { continue }
+            if !woke.isEmpty { schedule.checkPending = true }
+            if woke.contains(.model) || schedule.evaluationDue(now: clock.now) {
                 evaluate(table, &reconciler, now: clock.now)
-                lastEvaluation = clock.now
+                schedule.lastEvaluation = clock.now
+                schedule.retry = reconciler.engine.history.nextRetry
+                schedule.checkPending = true
             }
-            // Neighbour states change without a route event: read the model's neighbour view (no
-            // syscall) for the gateways and the on-link signature every second.
-            if lastGatewayCheck.map({ clock.now - $0 >= .seconds(1) }) ?? true {
+            // Neighbour states change without a route event: the gateways and the on-link
+            // signature are read from the model's neighbour view (no syscall).
+            if schedule.checkDue(now: clock.now) {
                 let (neighbours, candidates) = state.read { ($0.neighbours, OnLinkNeighbourScan.candidates(in: $0)) }
                 for event in reconciler.checkGateways(at: clock.now, neighbours: neighbours) { handle(event, names: [:]) }
                 report(
@@ -80,14 +81,20 @@ public final class SubnetRouteRepairer: Service {
                     } onLinkRoute: { [state] candidate in
                         state.read { OnLinkNeighbourScan.onLinkRoute(for: candidate, in: $0) }
                     })
-                lastGatewayCheck = clock.now
+                schedule.lastCheck = clock.now
+                schedule.checkPending = false
             }
-            let scanInterval = configuration().liveTrafficScanSeconds
-            if let conntrack, scanInterval > 0, clock.now - lastScan >= .seconds(scanInterval) {
+            schedule.watching = reconciler.engine.isWatchingGateways || onLink.isWaiting
+            if let conntrack, schedule.scanDue(now: clock.now) {
                 live.scan(conntrack, table)
-                lastScan = clock.now
+                schedule.lastScan = clock.now
             }
         }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return max(0.001, Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     private func evaluate(

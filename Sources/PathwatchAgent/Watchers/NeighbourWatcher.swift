@@ -9,8 +9,8 @@ import ServiceLifecycle
 /// Its own socket, joined only to `RTNLGRP_NEIGH`: on a big node neighbour entries change state
 /// far more often than routes, and an overrun here must cost a re-dump of the neighbour tables,
 /// not of a million routes. Subscribes, dumps, then follows `RTM_NEWNEIGH`/`RTM_DELNEIGH`.
-/// Neighbour changes wake no evaluator (the model's change signal is for links, addresses,
-/// routes and rules): the subnet-route checks read the view on their own once-a-second tick.
+/// A change to the view of unanswered entries wakes the subnet-route repairer's gateway and
+/// on-link checks (`ChangeSignal.Kinds.neighbours`), never its route evaluations.
 public final class NeighbourWatcher: Service {
     private let state: LiveNodeState
     private let metrics: AgentMetrics

@@ -29,6 +29,10 @@ public struct OnLinkNeighbourScan: Sendable {
 
     public init() {}
 
+    /// Whether a later tick can change a verdict with no new neighbour or model change: an entry
+    /// is waiting out the resolution timeout, or a finding is open.
+    public var isWaiting: Bool { !unansweredSince.isEmpty || !open.isEmpty }
+
     /// Unanswered entries on interfaces with an address of the entry's family, for addresses
     /// outside every such subnet. Link-local and multicast addresses are always on the link.
     public static func candidates(in state: borrowing NodeState) -> [Candidate] {

@@ -62,6 +62,11 @@ extension SubnetRouteEngine {
     /// The gateways the last pass's holding expectations route through, with their destinations.
     public var gatewaysInUse: [SubnetGatewayID: [IPPrefix]] { gateways.inUse }
 
+    /// Whether a later check can change a verdict with no new neighbour or model change: a
+    /// gateway's resolution is waiting out ``resolutionTimeout``, or its finding is open. When
+    /// neither, the caller may sleep until something changes.
+    public var isWatchingGateways: Bool { !gateways.unresolvedSince.isEmpty || !gateways.unanswered.isEmpty }
+
     /// How long resolution may stay unanswered before the gateway counts as not answering: the
     /// kernel's default is three probes a second apart, then `FAILED`.
     public static let resolutionTimeout = Duration.seconds(3)
