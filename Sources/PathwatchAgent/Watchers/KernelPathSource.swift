@@ -6,6 +6,9 @@ import PathwatchCore
 /// The path slice's inputs from the kernel: sock_diag for the TCP sockets, `/proc/net/snmp` and
 /// `/proc/net/netstat` for the TCP counters, `SIOCETHTOOL` for the NIC allowance counters. The
 /// only part of the slice that needs root.
+///
+/// `/proc/net/snmp` is read first in each round: when its TCP segment totals have not moved
+/// since a small walk, the walk is replayed (``QuietSocketSample``) instead of done again.
 final class KernelPathSource: PathSampleSource {
     private let client: SockDiagClient
     private let ethtool: EthtoolReader?
@@ -16,6 +19,10 @@ final class KernelPathSource: PathSampleSource {
     /// not every round, so a node with hundreds of pod veths does not pay three ioctls each.
     private var withoutAllowances: Set<String> = []
     private var rounds = 0
+    /// The last small walk, replayed while the namespace's TCP is silent (an idle node).
+    private var quiet = QuietSocketSample<TCPSocketRecord>()
+    /// `/proc/net/snmp` as read at the start of this round's socket sample, for its counters.
+    private var roundSNMP: String?
     private let roundsPerRecheck: Int
 
     init(state: LiveNodeState, procNet: String, sampleIntervalSeconds: Double) throws {
@@ -27,15 +34,31 @@ final class KernelPathSource: PathSampleSource {
     }
 
     func forEachSocket(_ body: (TCPSocketRecord) -> Void) throws -> Int {
+        let snmp = readProcNet("snmp")
+        roundSNMP = snmp
+        let totals = TCPSegmentTotals(snmp: snmp)
+        if let sockets = quiet.replay(at: totals) {
+            sockets.forEach(body)
+            return 0
+        }
+        quiet.beginWalk()
         var decodeErrors = 0
-        try client.forEachTCPSocket(onDecodeError: { _ in decodeErrors += 1 }, body)
+        try client.forEachTCPSocket(onDecodeError: { _ in decodeErrors += 1 }) { record in
+            quiet.walked(record)
+            body(record)
+        }
+        quiet.completeWalk(totals: decodeErrors == 0 ? totals : nil)
         return decodeErrors
     }
 
     func kernelCounters() -> KernelTCPCounters {
-        let snmp = (try? String(contentsOfFile: "\(procNet)/snmp", encoding: .utf8)) ?? ""
-        let netstat = (try? String(contentsOfFile: "\(procNet)/netstat", encoding: .utf8)) ?? ""
-        return KernelTCPCounters(snmp: snmp, netstat: netstat)
+        let snmp = roundSNMP ?? readProcNet("snmp")
+        roundSNMP = nil
+        return KernelTCPCounters(snmp: snmp, netstat: readProcNet("netstat"))
+    }
+
+    private func readProcNet(_ file: String) -> String {
+        (try? String(contentsOfFile: "\(procNet)/\(file)", encoding: .utf8)) ?? ""
     }
 
     func nicAllowances() -> [NICAllowanceReading] {
