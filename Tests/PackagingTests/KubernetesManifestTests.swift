@@ -99,6 +99,29 @@ struct KubernetesManifestTests {
         #expect(mounts.contains { $0["mountPath"] as? String == "/etc/pathwatch" })
     }
 
+    /// With a read-only root filesystem the control socket's directory must be creatable: a
+    /// writable volume at a parent of it (an emptyDir at the directory itself is world-writable,
+    /// which the agent refuses), or the agent would exit at start-up.
+    @Test func theControlSocketHasAWritableDirectoryUnderTheReadOnlyRoot() throws {
+        let daemonSet = try Self.yaml("\(Self.directory)/daemonset.yaml")
+        let spec = try #require(((daemonSet["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let container = try #require((spec["containers"] as? [[String: Any]])?.first)
+        let security = try #require(container["securityContext"] as? [String: Any])
+        #expect(security["readOnlyRootFilesystem"] as? Bool == true)
+        let config = try ConfigParser.parse(try Tool.read("\(Self.directory)/config.yaml"), file: "config.yaml")
+        let socketDirectory = (config.controlSocket as NSString).deletingLastPathComponent
+        let volumes = try #require(spec["volumes"] as? [[String: Any]])
+        let writable = try #require(container["volumeMounts"] as? [[String: Any]]).filter { mount in
+            mount["readOnly"] as? Bool != true
+                && volumes.contains { $0["name"] as? String == mount["name"] as? String && $0["emptyDir"] != nil }
+        }
+        let parents = writable.compactMap { $0["mountPath"] as? String }.filter { socketDirectory.hasPrefix($0 + "/") }
+        #expect(!parents.isEmpty, "no writable volume above \(socketDirectory)")
+        #expect(
+            !writable.contains { $0["mountPath"] as? String == socketDirectory },
+            "an emptyDir at the socket's own directory is 0777, refused (ControlSocketTests)")
+    }
+
     /// The cluster configuration parses with the agent's own parser and keeps auto-fix off.
     @Test func configMapConfigurationParsesWithAutofixOff() throws {
         let config = try ConfigParser.parse(try Tool.read("\(Self.directory)/config.yaml"), file: "config.yaml")
