@@ -25,11 +25,14 @@ struct LargeTableTests {
             let ready = Date().timeIntervalSince(started)
 
             func exported() throws -> Int { Int(try agent.metrics().value("pathwatch_routes", ["family": "ipv4"]) ?? -1) }
-            #expect(try exported() == kernel, "the model holds what `ip route show table all` lists")
+            let atReady = try exported()
+            #expect(atReady == kernel, "the model holds what `ip route show table all` lists (\(atReady) exported, \(kernel) listed)")
 
             // Events after the big dump are still applied, in both directions.
             try node.ip("route", "add", "192.0.2.0/24", "via", "10.255.255.2", "table", "100")
-            #expect(try eventually(within: 5, every: 0.2) { try exported() == kernel + 1 }, "an added route reaches the model")
+            let added = try eventually(within: 5, every: 0.2) { try exported() == kernel + 1 }
+            let afterAdd = try exported()
+            #expect(added, "an added route reaches the model (\(afterAdd) exported, \(kernel + 1) expected)")
             try node.ip("route", "del", "192.0.2.0/24", "table", "100")
             #expect(try eventually(within: 5, every: 0.2) { try exported() == kernel }, "a deleted route leaves the model")
             #expect(try agent.metrics().value("pathwatch_netlink_decode_errors_total", ["source": "rtnetlink"]) ?? 0 == 0)

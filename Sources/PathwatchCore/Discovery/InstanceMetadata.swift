@@ -147,8 +147,8 @@ public enum MetadataExpectations {
         let known = interfaces.compactMap { i in byMAC[i.mac].map { (name: $0, info: i) } }
         result.unmatched = interfaces.filter { byMAC[$0.mac] == nil }.map(\.mac)
 
-        let defaults = state.routes.values.filter { route in
-            route.table == .main && route.family == .inet && route.destination.length == 0 && route.type == .unicast
+        let defaults = state.routeIndexes.defaults.compactMap { state.routes[$0] }.filter { route in
+            route.table == .main && route.family == .inet && route.type == .unicast
         }.sorted { ($0.priority ?? 0) < ($1.priority ?? 0) }
         let names = Set(known.map(\.name))
         if let route = defaults.first, let index = route.outputInterface, let name = state.links[index]?.name, names.contains(name) {

@@ -13,6 +13,8 @@ public struct NodeState: Sendable {
     /// Every route of every table, packed (``RouteStore``): looked up by `Route.Key`, read as
     /// `Route` values.
     public private(set) var routes = RouteStore()
+    /// pathwatch's own routes, default routes and uplinks, kept in step with ``routes``.
+    public private(set) var routeIndexes = RouteIndexes()
     public private(set) var rules: Set<Rule> = []
     /// Unanswered ARP/ND entries only, bounded (``NeighbourView``).
     public private(set) var neighbours = NeighbourView()
@@ -54,15 +56,19 @@ public struct NodeState: Sendable {
                 if isContainerHostRoute(route) { updateContainerEndpoint(route.key, route) }
                 return false
             case .inserted:
+                routeIndexes.add(route)
                 if isContainerHostRoute(route) { updateContainerEndpoint(route.key, route) }
                 return true
             case .replaced(let old):
+                routeIndexes.remove(old)
+                routeIndexes.add(route)
                 if isContainerHostRoute(old) || isContainerHostRoute(route) { updateContainerEndpoint(route.key, route) }
                 return true
             }
         case .routeRemoved(let route):
             let key = route.key
             guard let old = routes.remove(key) else { return false }
+            routeIndexes.remove(old)
             if isContainerHostRoute(old) || containerEndpoints[key] != nil { updateContainerEndpoint(key, nil) }
             return true
         case .ruleAdded(let rule):
@@ -110,12 +116,14 @@ public struct NodeState: Sendable {
     /// Drops every route of `family` (before a route dump of that family is applied again).
     public mutating func removeRoutes(family: AddressFamily) {
         routes.removeAll(family: family)
+        routeIndexes = RouteIndexes(routes.values)
         for key in containerEndpoints.keys where key.destination.address.family == family { updateContainerEndpoint(key, nil) }
     }
 
     /// Replaces only the routes (after a route-socket overrun), keeping links and addresses.
     public mutating func replaceRoutes(_ fresh: [Route]) {
         routes.removeAll(keepingCapacity: true)
+        routeIndexes.removeAll()
         for (key, _) in containerEndpoints { updateContainerEndpoint(key, nil) }
         for route in fresh { apply(.routeAdded(route)) }
     }

@@ -97,8 +97,8 @@ public enum SubnetRoutePlanner {
             items.append(item)
         }
         var cleanup: [RouteChange] = []
-        for route in state.routes.values where route.protocolID == .pathwatch && !desiredRoutes.contains(route.key) {
-            cleanup.append(.deleteRoute(route))
+        for key in state.routeIndexes.own where !desiredRoutes.contains(key) {
+            if let route = state.routes[key] { cleanup.append(.deleteRoute(route)) }
         }
         for rule in state.rules where rule.protocolID == .pathwatch && !desiredRules.contains(rule) {
             cleanup.append(.deleteRule(rule))
