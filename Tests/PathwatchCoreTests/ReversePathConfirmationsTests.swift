@@ -96,13 +96,13 @@ struct ReversePathConfirmationsTests {
     }
 
     @Test func anUnconfirmedFlowsOriginSaysItDiedBeforeConntrack() {
-        let loose = ReversePathVerdict.origin(family: .inet, interface: "eth1", rpFilter: 2, unconfirmedAfter: .milliseconds(400))
+        let loose = ReversePathVerdict.unconfirmedOrigin(family: .inet, interface: "eth1", rpFilter: 2, after: .milliseconds(400))
         #expect(loose.contains("rp_filter=2 on eth1 lets it through routing") && loose.contains("not confirmed its flow 400 ms later"))
         #expect(loose.contains("raw-table rpfilter") && loose.contains("fails the strict reverse-path check"))
-        let v6 = ReversePathVerdict.origin(
-            family: .inet6, interface: "eth1", rpFilter: nil, udp: true, unconfirmedAfter: .milliseconds(400))
+        let v6 = ReversePathVerdict.unconfirmedOrigin(
+            family: .inet6, interface: "eth1", rpFilter: nil, udp: true, after: .milliseconds(400))
         #expect(v6.contains("IPv6 has no rp_filter; conntrack") && v6.contains("a UDP datagram"))
-        let unknown = ReversePathVerdict.origin(family: .inet, interface: "eth0", rpFilter: nil, unconfirmedAfter: .milliseconds(400))
+        let unknown = ReversePathVerdict.unconfirmedOrigin(family: .inet, interface: "eth0", rpFilter: nil, after: .milliseconds(400))
         #expect(unknown.contains("rp_filter of eth0 unreadable; conntrack"))
     }
 }

@@ -40,9 +40,9 @@ extension SelfSourcedSynController {
             guard !confirmed else { continue }
             report(
                 match,
-                ReversePathVerdict.origin(
+                ReversePathVerdict.unconfirmedOrigin(
                     family: pending.family, interface: pending.interface, rpFilter: pending.rpFilter, udp: match.protocolNumber == .udp,
-                    unconfirmedAfter: confirmations.delay))
+                    after: confirmations.delay))
         }
     }
 }

@@ -43,8 +43,7 @@ extension SelfSourcedSynController {
             hold(match, family: family, interface: interface, rpFilter: rpFilter, at: now)
             return
         }
-        report(
-            match, ReversePathVerdict.origin(family: family, interface: interface, rpFilter: rpFilter, udp: header.protocolNumber == .udp))
+        report(match, ReversePathVerdict.routingDropOrigin(interface: interface, udp: header.protocolNumber == .udp))
     }
 
     /// The frontend of a logged SYN, from the node's own outbound flow with the same source.
