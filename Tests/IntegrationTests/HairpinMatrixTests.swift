@@ -82,11 +82,12 @@ struct HairpinMatrixTests {
             // connection before its forked `echo` has written.
             let answer = try lab.podA.exec(["socat", "-T3", "-u", target, "STDOUT"])
             #expect(answer.contains("hello"), "the hairpin works: the answer came back through the balancer")
-            // Past the probe's wait for conntrack, with margin.
-            Thread.sleep(forTimeInterval: 1.2)
+            // The probe's verdict: it logged the packet, and conntrack confirmed its flow.
+            #expect(
+                try eventually(within: 2) {
+                    try agent.metrics().value("pathwatch_syn_probe_confirmations_total", ["result": "confirmed"]) ?? 0 > confirmedBefore
+                }, "the probe logged the packet and conntrack confirmed its flow")
             #expect(try finding() == nil, "log:\n\(agent.log)")
-            let confirmed = try agent.metrics().value("pathwatch_syn_probe_confirmations_total", ["result": "confirmed"]) ?? 0
-            #expect(confirmed > confirmedBefore, "the probe logged the packet and conntrack confirmed its flow")
             return
         }
         let client = try BackgroundProcess(
