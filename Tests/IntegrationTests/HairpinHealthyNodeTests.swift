@@ -6,6 +6,10 @@ import Testing
 /// destinations), reach a local pod through a ClusterIP-style VIP DNAT'd on the node, and gossip
 /// over UDP from a fixed port (7946 → 7946) to a remote node and a local pod. Every exchange is
 /// answered; the agent must raise nothing. The old detector paged for each of these.
+///
+/// Each test runs its traffic mix once by default (CI's budget). The issue asks for silence
+/// "over minutes": `PATHWATCH_HAIRPIN_HEALTHY_SECONDS=180` repeats each mix for three minutes,
+/// stopping at the first finding (the run is recorded in docs/benchmarks.md).
 @Suite(
     "Hairpin: healthy nodes", .serialized,
     .enabled(if: Namespace.isRoot, "needs root: creates network namespaces and runs the agent in them"))
@@ -30,26 +34,35 @@ struct HairpinHealthyNodeTests {
             defer { agent.stop() }
             try agent.waitUntilReady()
 
-            for i in 0..<15 {
-                let port = 40000 + i
-                // The same source port to a remote node, then to a local pod: directly and through the VIP.
-                for target in ["10.0.2.30:8080", "10.0.1.21:8080"] {
-                    _ = try lab.podA.exec(["socat", "-u", "OPEN:/dev/null", "TCP:\(target),sourceport=\(port),reuseaddr,connect-timeout=2"])
+            let deadline = Date().addingTimeInterval(Self.watchSeconds)
+            var round = 0
+            repeat {
+                // A fresh block of ports each round: a port's TIME_WAIT (60 s) is over before it returns.
+                let base = 40000 + (round % 40) * 250
+                round += 1
+                for i in 0..<15 {
+                    let port = base + i
+                    // The same source port to a remote node, then to a local pod: directly and through the VIP.
+                    for target in ["10.0.2.30:8080", "10.0.1.21:8080"] {
+                        _ = try lab.podA.exec([
+                            "socat", "-u", "OPEN:/dev/null", "TCP:\(target),sourceport=\(port),reuseaddr,connect-timeout=2",
+                        ])
+                    }
+                    _ = try lab.podA.exec([
+                        "socat", "-u", "OPEN:/dev/null", "TCP:10.96.0.10:80,sourceport=\(port + 100),reuseaddr,connect-timeout=2",
+                    ])
+                    _ = try lab.podA.exec([
+                        "socat", "-u", "OPEN:/dev/null", "TCP:10.0.2.30:8080,sourceport=\(port + 100),reuseaddr,connect-timeout=2",
+                    ])
                 }
-                _ = try lab.podA.exec([
-                    "socat", "-u", "OPEN:/dev/null", "TCP:10.96.0.10:80,sourceport=\(port + 100),reuseaddr,connect-timeout=2",
-                ])
-                _ = try lab.podA.exec([
-                    "socat", "-u", "OPEN:/dev/null", "TCP:10.0.2.30:8080,sourceport=\(port + 100),reuseaddr,connect-timeout=2",
-                ])
-            }
-            // Gossip: 7946 → 7946 to the remote node and to the local pod, each answered.
-            for _ in 0..<3 {
-                for target in ["10.0.2.30", "10.0.1.21"] {
-                    let answer = try lab.podA.exec(["python3", "-c", Self.gossip(to: target)])
-                    #expect(answer.contains("ack"), "\(target) answers the gossip")
+                // Gossip: 7946 → 7946 to the remote node and to the local pod, each answered.
+                for _ in 0..<3 {
+                    for target in ["10.0.2.30", "10.0.1.21"] {
+                        let answer = try lab.podA.exec(["python3", "-c", Self.gossip(to: target)])
+                        #expect(answer.contains("ack"), "\(target) answers the gossip")
+                    }
                 }
-            }
+            } while try Date() < deadline && agent.findings(kind: "hairpin").isEmpty
             Thread.sleep(forTimeInterval: 2)
             #expect(try agent.findings(kind: "hairpin").isEmpty, "log:\n\(agent.log)")
             #expect(
@@ -109,14 +122,19 @@ struct HairpinHealthyNodeTests {
                 "10.96.0.10:80", "10.96.0.11:80", "10.96.0.12:80", "10.96.0.13:80", "10.0.2.30:8080", "10.0.1.21:8080",
                 "10.0.0.1:8081", "169.254.1.1:8081",
             ]
-            for (ns, name) in [(lab.podA, "podA"), (lab.podB, "podB")] {
-                let result = try ns.exec(["python3", "-c", Self.traffic(tcp: targets, rounds: 15, dns: "169.254.20.10", queries: 30)])
-                #expect(result.contains("failed 0"), "\(name): \(result)")
-            }
-            let fromNode = try node.exec([
-                "python3", "-c", Self.traffic(tcp: ["10.0.0.1:8081", "169.254.1.1:8081"], rounds: 10, dns: "169.254.20.10", queries: 10),
-            ])
-            #expect(fromNode.contains("failed 0"), "the node: \(fromNode)")
+            let deadline = Date().addingTimeInterval(Self.watchSeconds)
+            repeat {
+                for (ns, name) in [(lab.podA, "podA"), (lab.podB, "podB")] {
+                    let result = try ns.exec(["python3", "-c", Self.traffic(tcp: targets, rounds: 15, dns: "169.254.20.10", queries: 30)])
+                    #expect(result.contains("failed 0"), "\(name): \(result)")
+                }
+                let fromNode = try node.exec([
+                    "python3", "-c",
+                    Self.traffic(tcp: ["10.0.0.1:8081", "169.254.1.1:8081"], rounds: 10, dns: "169.254.20.10", queries: 10),
+                ])
+                #expect(fromNode.contains("failed 0"), "the node: \(fromNode)")
+            } while try Date() < deadline && agent.findings(kind: "hairpin").isEmpty
+                && agent.findings(kind: "self_sourced_syn_drop").isEmpty
             Thread.sleep(forTimeInterval: 2)
             #expect(try agent.findings(kind: "hairpin").isEmpty, "log:\n\(agent.log)")
             #expect(try agent.findings(kind: "self_sourced_syn_drop").isEmpty, "log:\n\(agent.log)")
@@ -124,6 +142,12 @@ struct HairpinHealthyNodeTests {
             #expect((metrics.value("pathwatch_conntrack_events_total", ["type": "new"]) ?? 0) >= 200, "conntrack saw the traffic")
             #expect(metrics.value("pathwatch_syn_probe_packets_total") == 0, "no packet from a local source arrived from outside")
         }
+    }
+
+    /// How long each test repeats its traffic mix: 0 (one pass) unless
+    /// `PATHWATCH_HAIRPIN_HEALTHY_SECONDS` says otherwise.
+    static var watchSeconds: Double {
+        ProcessInfo.processInfo.environment["PATHWATCH_HAIRPIN_HEALTHY_SECONDS"].flatMap(Double.init) ?? 0
     }
 
     /// Answers DNS-sized datagrams on 169.254.20.10:53.

@@ -343,10 +343,19 @@ struct SelfSourcedSynControllerTests {
         #expect(h.podHairpins.first?.1.contains("reverse-path check") == true)
         #expect(h.podHairpins.first?.1.contains("eth0") == true)
         #expect(h.findings.snapshot().isEmpty, "not a self-sourced SYN of the node's own address")
-        // With rp_filter 2 the SYN is delivered: conntrack judges, the probe does not report.
+        // With rp_filter 2 routing lets it through: held for conntrack's word, and its flow
+        // confirmed leaves the verdict to the conntrack correlator (ReversePathConfirmationTests).
         h.rpFilter = 2
         h.probe.packets = [dropped("10.0.1.20")]
         h.turn(at: t0 + .seconds(1))
+        h.probe.flows.append(
+            ConntrackFlow(
+                family: .inet, id: 4,
+                original: FlowTuple(
+                    source: pod, destination: IPAddress("10.0.1.21")!, protocolNumber: .tcp, sourcePort: 35220, destinationPort: 8080),
+                reply: FlowTuple(
+                    source: IPAddress("10.0.1.21")!, destination: pod, protocolNumber: .tcp, sourcePort: 8080, destinationPort: 35220)))
+        h.turn(at: t0 + .seconds(2))
         #expect(h.podHairpins.count == 1)
     }
 }

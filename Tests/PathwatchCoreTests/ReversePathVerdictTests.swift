@@ -3,18 +3,14 @@ import PathwatchCore
 import Testing
 
 /// What a hairpin's evidence says about how the returning SYN dies, from the input interface's
-/// `rp_filter` (IPv4) or the lack of one (IPv6).
+/// `rp_filter` (IPv4); the held packets' texts are `ReversePathConfirmationsTests`.
 @Suite("Reverse-path verdict")
 struct ReversePathVerdictTests {
-    @Test func strictLooseOffAndIPv6SayDifferentThings() {
-        let strict = ReversePathVerdict.origin(family: .inet, interface: "eth1", rpFilter: 1)
-        #expect(strict.contains("rp_filter=1 on eth1: routing drops it there"))
-        let loose = ReversePathVerdict.origin(family: .inet, interface: "eth0", rpFilter: 2)
-        #expect(loose.contains("rp_filter=2 on eth0 lets it through") && loose.contains("the client resets"))
-        #expect(ReversePathVerdict.origin(family: .inet, interface: "eth0", rpFilter: 0).contains("rp_filter=0"))
-        let v6 = ReversePathVerdict.origin(family: .inet6, interface: "eth0", rpFilter: 1)
-        #expect(v6.contains("IPv6 has no rp_filter") && !v6.contains("rp_filter=1"))
-        for text in [strict, loose, v6] { #expect(text.contains("fails the strict reverse-path check")) }
+    @Test func strictFilteringSaysRoutingDropsIt() {
+        let strict = ReversePathVerdict.routingDropOrigin(interface: "eth1")
+        #expect(strict.contains("rp_filter=1 on eth1: routing drops it there") && strict.contains("a SYN"))
+        #expect(ReversePathVerdict.routingDropOrigin(interface: nil, udp: true).contains("a UDP datagram from this node-local endpoint"))
+        #expect(strict.contains("fails the strict reverse-path check"))
     }
 
     @Test func theKernelAppliesTheLargerOfAllAndTheInterface() {

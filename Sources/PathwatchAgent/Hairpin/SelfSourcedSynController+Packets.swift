@@ -23,8 +23,11 @@ extension SelfSourcedSynController {
     }
 
     /// A SYN (or UDP datagram) from a node-local endpoint that arrived from outside: a pod
-    /// hairpin when conntrack names the frontend its pod was talking to and the packet dies here
-    /// (IPv4 `rp_filter=1`; IPv6, where a raw-table rpfilter drops it or the client resets).
+    /// hairpin when conntrack names the frontend its pod was talking to and the packet dies
+    /// here. IPv4 `rp_filter=1` drops it in routing: reported at once. Anything else may be
+    /// delivered (and answered back through the balancer, a hairpin that works) or die in a
+    /// raw-table rpfilter rule or a firewall before conntrack: held until conntrack says
+    /// (``confirmDue(at:)``).
     private func reversePathDrop(_ header: IPPacketHeader, interface: String?, probe: any SynProbeSource, at now: Instant) {
         guard let report = sources.podHairpin, header.isTCPSyn || header.protocolNumber == .udp, let sourcePort = header.sourcePort,
             let targetPort = header.destinationPort,
@@ -34,15 +37,13 @@ extension SelfSourcedSynController {
             frontend: frontend, source: Endpoint(address: header.source, port: sourcePort),
             localTarget: Endpoint(address: header.destination, port: targetPort), protocolNumber: header.protocolNumber, hairpinFlowID: nil,
             time: now)
-        let rpFilter = header.source.family == .inet ? interface.flatMap(sources.rpFilter) : nil
-        // IPv4 with rp_filter 0 or 2 delivers the packet: conntrack sees both flows and judges
-        // whether the hairpin hurts (it works where policy routing sends the answer back through
-        // the balancer). Only a packet routing drops is harm by itself.
-        if let rpFilter, rpFilter != 1 { return }
-        report(
-            match,
-            ReversePathVerdict.origin(
-                family: header.source.family, interface: interface, rpFilter: rpFilter, udp: header.protocolNumber == .udp))
+        let family = header.source.family
+        let rpFilter = family == .inet ? interface.flatMap(sources.rpFilter) : nil
+        guard ReversePathVerdict.dropsForCertain(family: family, rpFilter: rpFilter) else {
+            hold(match, family: family, interface: interface, rpFilter: rpFilter, at: now)
+            return
+        }
+        report(match, ReversePathVerdict.routingDropOrigin(interface: interface, udp: header.protocolNumber == .udp))
     }
 
     /// The frontend of a logged SYN, from the node's own outbound flow with the same source.

@@ -67,6 +67,8 @@ final class SelfSourcedSynController {
     /// `TcpExtIPReversePathFilter` at the last read (counter mode).
     var lastReversePath: UInt64?
     var lookups = FrontendLookups()
+    /// Probe packets waiting for conntrack to say whether their flow was confirmed.
+    var confirmations = ReversePathConfirmations()
     /// Pods whose flows were masqueraded to a source endpoint, found with its frontend.
     var clients: [Endpoint: IPAddress] = [:]
 
@@ -112,8 +114,9 @@ final class SelfSourcedSynController {
 
     /// How long the watcher may sleep before ``tick(at:)`` has work; nil: until the kernel has
     /// something to say. A quiet node with the probe installed sleeps without limit: the rules'
-    /// counters are read after they log, the table is checked when someone changes it, and a
-    /// finding's quiet period ends at a known time.
+    /// counters are read after they log, the table is checked when someone changes it, a
+    /// finding's quiet period ends at a known time, and a probe packet held for conntrack's
+    /// confirmation falls due 400 ms after it arrived (nothing held, no deadline).
     func nextDue(after now: Instant) -> Duration? {
         if tableCheckDue { return .zero }
         var due = countersDue
@@ -121,6 +124,7 @@ final class SelfSourcedSynController {
         // Counter mode reads the counter (and retries the probe) every second.
         if probe == nil { due = earlier(due, (lastTick ?? now) + .seconds(1)) }
         if let expiry = slice.update({ engine, _ in engine.nextExpiry }) { due = earlier(due, expiry) }
+        if let confirmation = confirmations.nextDue { due = earlier(due, confirmation) }
         return due.map { $0 > now ? $0 - now : .zero }
     }
 
@@ -169,6 +173,7 @@ final class SelfSourcedSynController {
             check(active, touched: touched, at: now)
         }
         if let active = probe, let due = endpointsDue ?? endpointSets.nextNarrowing, now >= due { syncEndpoints(active, at: now) }
+        confirmDue(at: now)
         let periodic = lastTick.map { now - $0 >= .seconds(1) } ?? true
         guard periodic || slice.update({ engine, _ in engine.nextExpiry.map { now >= $0 } ?? false }) else { return }
         lastTick = now

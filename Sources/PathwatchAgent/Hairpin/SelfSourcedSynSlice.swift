@@ -28,6 +28,11 @@ public final class SelfSourcedSynSlice: Sendable {
         public var martianPackets: UInt64 = 0
         public var mode = SelfSourcedSynMode.none
         public var overflowSyns: UInt64 = 0
+        /// Held probe packets (IPv4 `rp_filter` 0/2, IPv6) whose flow conntrack confirmed (left to
+        /// the conntrack correlator), did not confirm (reported), or that found the set full.
+        public var confirmedReversePath: UInt64 = 0
+        public var unconfirmedReversePath: UInt64 = 0
+        public var confirmationOverflows: UInt64 = 0
         public init() {}
     }
 
@@ -106,6 +111,14 @@ public struct SelfSourcedSynCollector: ScrapeCollector {
             help:
                 "SYNs failing the probe's strict reverse-path check.",
             value: s.reversePathSyns)
+        page.counter(
+            "pathwatch_syn_probe_confirmations_total",
+            help:
+                "Probe packets the kernel may deliver, judged by conntrack a moment later: confirmed, unconfirmed (reported), overflow (not held).",
+            samples: [
+                ([("result", "confirmed")], s.confirmedReversePath), ([("result", "unconfirmed")], s.unconfirmedReversePath),
+                ([("result", "overflow")], s.confirmationOverflows),
+            ])
         page.counter(
             "pathwatch_martian_source_packets_total",
             help:

@@ -9,8 +9,10 @@ final class BackgroundProcess {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("pathwatch-test-\(namespace.name)-\(name).out")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
-        process.arguments = ["netns", "exec", namespace.name] + command
+        // The test runner's threads block SIGTERM and a child inherits the mask: unblocked here,
+        // or `stop()` waits 5 s for every process and then kills it.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=TERM", "/usr/bin/ip", "netns", "exec", namespace.name] + command
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
