@@ -1,6 +1,7 @@
 #define _GNU_SOURCE  // for setns(2) in <sched.h>
 #include "CNetlink.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <errno.h>
@@ -14,6 +15,8 @@ size_t cnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }
 size_t cnl_nlmsg_align(size_t len) { return NLMSG_ALIGN(len); }
 
 int cnl_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
+
+int cnl_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
 int cnl_recv_datagrams(int fd, void *slots, size_t slot_size, unsigned int count, uint32_t *lengths) {
     struct mmsghdr headers[64];

@@ -30,6 +30,10 @@ uint16_t cnl_nfnl_msg_type(uint16_t type);
 /// Moves the calling thread into the network namespace `fd` refers to; -1 with errno on failure.
 int cnl_setns_net(int fd);
 
+/// Names the calling thread for the kernel (`comm`: `top -H`, `/proc/PID/task/TID/comm`), at
+/// most 15 bytes; 0, or an error number. pthread_setname_np needs _GNU_SOURCE too.
+int cnl_set_thread_name(const char *name);
+
 /// recvmmsg(2) without waiting into `count` (at most 64) contiguous slots of `slot_size` bytes
 /// at `slots`; the length of datagram i goes to `lengths[i]` (cut to the slot when longer).
 /// Returns how many were read, or -1 with errno set. Glibc's module map hides recvmmsg and

@@ -16,6 +16,17 @@ struct AgentLifecycleTests {
             #expect(metrics.value("pathwatch_autofix_mode", ["mode": "on"]) == 0)
             #expect(metrics.series.keys.contains { $0.hasPrefix("pathwatch_build_info{") })
             #expect(try agent.get("/nothing-here").status == 404)
+            // Each watcher thread carries its name for `top -H` (the kernel's comm).
+            let tasks = "/proc/\(agent.process.processIdentifier)/task"
+            let names = Set(
+                try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap {
+                    try? String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                })
+            #expect(
+                names.isSuperset(of: [
+                    "pw-rtnetlink", "pw-neighbours", "pw-conntrack", "pw-self-sourced", "pw-paths", "pw-subnet-route", "pw-control",
+                ]),
+                "\(names.sorted())")
             #expect(agent.stop() == 0, "SIGTERM is a clean stop; log:\n\(agent.log)")
             #expect(agent.log.contains("pathwatch stopped"))
         }

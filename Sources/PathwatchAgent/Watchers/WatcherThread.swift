@@ -1,3 +1,4 @@
+import CNetlink
 import Foundation
 import Logging
 import NetlinkIO
@@ -43,6 +44,10 @@ final class WatcherThread: Sendable {
 
     func start(_ body: @escaping @Sendable (WatcherThread) -> Void) {
         let thread = Thread { [self] in
+            // The kernel's thread name (`top -H`, `/proc/PID/task/*/comm`, 15 bytes at most):
+            // Foundation's `Thread.name` does not set it on Linux, so every watcher showed the
+            // name of the Dispatch thread that started it.
+            _ = cnl_set_thread_name(String(decoding: "pw-\(name)".utf8.prefix(15), as: UTF8.self))
             body(self)
             let waiter = finished.withLock { state -> CheckedContinuation<Void, Never>? in
                 state.done = true
