@@ -15,7 +15,9 @@ import PathwatchAgent
 /// the request and all arrives in one read; otherwise it is dropped and the rest arrives in reads
 /// of `(byte & 0x7F) + 1` bytes, so that heads split across reads are covered.
 /// Odd-length inputs get small limits (256-byte heads, 64-byte bodies) so that the 431 and the
-/// discarded-body paths are within reach; even-length ones the defaults.
+/// discarded-body paths are within reach; even-length ones the defaults. Inputs whose length is a
+/// multiple of three are served behind basic auth (user `prometheus`, password `secret`, a
+/// stand-in for bcrypt): then a 200 needs exactly one `Authorization` header that decodes to them.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
@@ -28,6 +30,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
+/// `Basic base64("prometheus:secret")`, what a request behind basic auth must carry.
+private let credentials = "cHJvbWV0aGV1czpzZWNyZXQ="
+
 /// `HTTPFUZZER_SHOW=1 HTTPFuzzer FILE` prints what the server answered to FILE.
 private let showOutput = getenv("HTTPFUZZER_SHOW") != nil
 
@@ -39,10 +44,12 @@ private func serve(_ input: [UInt8]) async {
     let statistics = HTTPServerStatistics()
     let limits =
         input.count % 2 == 1 ? HTTPLimits(maxRequestHeadBytes: 256, maxRequestBodyBytes: 64) : HTTPLimits()
+    let withAuth = input.count % 3 == 0
     do {
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9469))
         let connection = try await HTTPConnectionHarness(
-            channel: channel, limits: limits, handler: handler, statistics: statistics, logger: silent)
+            channel: channel, limits: limits, handler: handler, statistics: statistics, logger: silent,
+            basicAuth: withAuth ? (users: ["prometheus": "hash-of-secret"], verify: { $0 == "secret" && $1 == "hash-of-secret" }) : nil)
         let served = Task { await connection.run() }
         for chunk in chunks(of: input) {
             // Fails once the server has closed the connection; the rest of the input is then unread.
@@ -70,6 +77,11 @@ private func serve(_ input: [UInt8]) async {
     require(
         handler.callCount <= occurrences(of: "GET ", in: input) + occurrences(of: "HEAD ", in: input),
         "the handler was called for a request that is neither GET nor HEAD")
+    if withAuth {
+        require(
+            served == 0 || occurrences(of: credentials, in: input) > 0,
+            "served \(served) requests behind basic auth without the credentials in the input")
+    }
     let counted = statistics.snapshot().responsesByStatusClass.reduce(0, +)
     require(counted == responses.count, "\(counted) responses counted, \(responses.count) sent")
     await channel.testingEventLoop.shutdownGracefully()

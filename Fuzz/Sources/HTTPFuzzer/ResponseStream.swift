@@ -17,6 +17,7 @@ enum ResponseStream {
         403: "/state is served to loopback clients only (http.stateFrom)\n",
         408: "request head not received in time\n",
         503: "busy: /state is being served to other clients; retry later\n",
+        401: "unauthorized\n", 429: "too many password checks at once; retry later\n",
     ]
 
     static func parse(_ output: [UInt8]) -> [Response] {
@@ -46,6 +47,9 @@ enum ResponseStream {
         }
         require(headers["content-type"]?.count == 1, "no single Content-Type")
         if status == 405 { require(headers["allow"] == ["GET, HEAD"], "405 without Allow: GET, HEAD") }
+        if status == 401 {
+            require(headers["www-authenticate"] == [#"Basic realm="pathwatch""#], "401 without its WWW-Authenticate challenge")
+        }
         let closes = headers["connection"]?.contains("close") == true
         guard let lengths = headers["content-length"] else {
             // NIO's encoder drops Content-Length from the answer to CONNECT; that answer closes

@@ -15,16 +15,26 @@ public struct HTTPConnectionHarness: Sendable {
 
     /// Installs the server's connection pipeline on `channel`; bytes written into the channel
     /// from now on are read by it.
+    ///
+    /// `basicAuth`, when given, puts the server's basic-auth gate in front of every request as a
+    /// web configuration's `basic_auth_users` would, with `verify` standing in for bcrypt (the
+    /// library's own code; the fuzzer exercises the header parsing, the cache and the budget).
     public init(
         channel: any Channel,
         limits: HTTPLimits = HTTPLimits(),
         handler: any HTTPEndpointHandler,
         statistics: HTTPServerStatistics,
-        logger: Logger
+        logger: Logger,
+        basicAuth: (users: [String: String], verify: @Sendable (_ password: String, _ hash: String) -> Bool)? = nil
     ) async throws {
         let limits = limits.clamped
+        let security = basicAuth.map { auth in
+            WebSecurityState(
+                tls: nil, clientAuth: .noClientCert,
+                auth: BasicAuthGate(users: auth.users, verify: auth.verify, offload: { work in work() }), users: auth.users)
+        }
         self.connection = try await channel.eventLoop.submit {
-            try AcceptedConnection(channel: channel, limits: limits, statistics: statistics, logger: logger)
+            try AcceptedConnection(channel: channel, limits: limits, statistics: statistics, logger: logger, security: security)
         }.get()
         self.handler = handler
         self.limits = limits
