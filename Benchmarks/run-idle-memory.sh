@@ -27,6 +27,13 @@ ip -n "$NODE" link set veth0 up
 ip -n "$PEER" link set veth0 up
 pw_activate_conntrack "$NODE"
 
+# Both binaries start from a cold page cache (their clean pages evicted, as after a reboot): how
+# many neighbouring pages a fault maps depends on how the file came into the cache (written by
+# the linker, read by strip, read ahead), and without this the same binary measured 1-2 MiB apart
+# from one run to the next.
+for f in "$PW_AGENT" "$(readlink -f "$(command -v prometheus-node-exporter)")"; do
+    python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$f"
+done
 pw_start_agent "$NODE" 19469 ""
 AGENT_PID=$PW_AGENT_PID
 ip netns exec "$NODE" prometheus-node-exporter --collector.disable-defaults --collector.netdev \
