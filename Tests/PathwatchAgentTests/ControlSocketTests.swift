@@ -62,6 +62,19 @@ struct ControlSocketFileTests {
         }
     }
 
+    /// Only root (the owner) may connect: connect() needs write permission on the socket file.
+    @Test func theSocketIsTheOwnersOnly() throws {
+        try Self.withDirectory { directory in
+            let path = directory + "/control.sock"
+            let fd = try ControlServer.listen(at: path)
+            defer { close(fd) }
+            var info = stat()
+            #expect(lstat(path, &info) == 0)
+            #expect(info.st_mode & S_IFMT == S_IFSOCK)
+            #expect(info.st_mode & 0o777 == 0o600)
+        }
+    }
+
     /// Whether something accepts connections at `path`.
     static func listening(_ path: String) throws -> Bool {
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)

@@ -49,14 +49,21 @@ public final class ControlServer: Service {
             close(fd)
             throw error
         }
-        let previousMask = umask(0o177)  // the socket is created 0600
-        defer { umask(previousMask) }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, Glibc.listen(fd, 16) == 0 else {
+        guard bound == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
+            throw ControlSocketFile.SetupError(description: "cannot bind the control socket \(path): \(reason)")
+        }
+        // 0600 before listen(): until then every connect() is refused, so there is no moment at
+        // which another user can connect. Not umask: it is per process, and changing it races with
+        // every other thread that creates a file.
+        guard chmod(path, 0o600) == 0, Glibc.listen(fd, 16) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(path)
             throw ControlSocketFile.SetupError(description: "cannot listen on the control socket \(path): \(reason)")
         }
         return fd

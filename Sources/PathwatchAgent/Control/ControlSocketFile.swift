@@ -28,7 +28,9 @@ enum ControlSocketFile {
         let directory = (path as NSString).deletingLastPathComponent
         var info = stat()
         if lstat(directory, &info) != 0 {
-            guard errno == ENOENT, mkdir(directory, 0o700) == 0 || errno == EEXIST, lstat(directory, &info) == 0 else {
+            // chmod after mkdir: mkdir's mode passes through the process umask.
+            let created = errno == ENOENT && mkdir(directory, 0o700) == 0
+            guard created ? chmod(directory, 0o700) == 0 : errno == EEXIST, lstat(directory, &info) == 0 else {
                 throw SetupError(
                     description: "cannot create the control socket directory \(directory): \(String(cString: strerror(errno)))")
             }

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -84,12 +85,26 @@ struct MetadataHTTPClientTests {
     }
 
     /// Refused is unreachable at once, not retried into a timeout (discovery logs the state once).
+    /// The port is held bound but not listening for the whole test, so the kernel refuses every
+    /// connection to it and no test running in parallel can take it over.
     @Test func aRefusedConnectionIsUnreachableAtOnce() async throws {
-        var port = 0
-        try await Self.withServer(nil) { port = $0 }
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(holder >= 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0
+            }
+        }
+        try #require(bound)
         let start = ContinuousClock.now
-        #expect(await get(port, timeout: 2).failureReason == .unreachable)
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // A timeout far longer than the bound: a retried connection could not pass.
+        #expect(await get(Int(UInt16(bigEndian: address.sin_port)), timeout: 30).failureReason == .unreachable)
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func aNameIsRefusedWithoutAsking() async {
