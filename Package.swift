@@ -49,9 +49,11 @@ let package = Package(
         // Decisions: the node model, findings, configuration. Never imports CNetlink.
         .target(
             name: "PathwatchCore",
-            dependencies: ["Netlink", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Netlink", "CYAML"],
             swiftSettings: strict
         ),
+        // LibYAML from Debian (libyaml-dev): the configuration reader's parser, without Foundation.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Wiring: watchers, metrics, HTTP, logging, lifecycle.
         .target(
             name: "PathwatchAgent",

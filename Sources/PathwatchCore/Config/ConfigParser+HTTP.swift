@@ -1,8 +1,7 @@
-import Yams
 
 extension Reader {
     /// `http:`: the endpoint's limits and who may read `/state`.
-    func http(_ node: Node) throws(ConfigError) -> AgentConfig.HTTPSettings {
+    func http(_ node: YAMLNode) throws(ConfigError) -> AgentConfig.HTTPSettings {
         var h = AgentConfig.HTTPSettings()
         for (sub, v) in try mapping(node, "http") {
             let path = "http.\(sub.name)"

@@ -1,8 +1,7 @@
-import Yams
 
 extension Reader {
     /// `kubernetes:`: strict like the rest; a node name must be a valid Kubernetes object name.
-    func kubernetes(_ node: Node) throws(ConfigError) -> AgentConfig.KubernetesSettings {
+    func kubernetes(_ node: YAMLNode) throws(ConfigError) -> AgentConfig.KubernetesSettings {
         var k = AgentConfig.KubernetesSettings()
         for (sub, v) in try mapping(node, "kubernetes") {
             let path = "kubernetes.\(sub.name)"

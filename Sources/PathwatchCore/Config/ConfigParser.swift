@@ -1,32 +1,20 @@
 import Netlink
-import Yams
 
 /// Reads the YAML configuration strictly: an unknown key or a wrong value is an error naming the
 /// key, the value and the line, so a typo never silently falls back to a default.
 public enum ConfigParser {
     public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfig {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-                .composer(let context, let problem, let mark, _):
-                let detail = context.map { "\(problem) \($0.text)" } ?? problem
-                throw ConfigError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(detail)")
-            case .duplicatedKeysInMapping(let duplicates, _):
-                throw ConfigError(file: file, key: duplicates.joined(separator: ", "), message: "key appears twice")
-            default:
-                throw ConfigError(file: file, message: "not valid YAML: \(error)")
-            }
+            root = try YAMLTree.compose(text)
         } catch {
-            throw ConfigError(file: file, message: "not valid YAML: \(error)")
+            throw ConfigError(file: file, line: error.mark?.line, column: error.mark?.column, message: "not valid YAML: \(error.problem)")
         }
         var config = AgentConfig()
         guard let root else { return config }  // An empty file means all defaults.
         let reader = Reader(file: file)
         let top = try reader.mapping(root, "")
-        var metadataNode: Node?
+        var metadataNode: YAMLNode?
         for (key, value) in top {
             switch key.name {
             case "listen":
@@ -152,10 +140,10 @@ struct Reader {
 
     struct Key {
         let name: String
-        let node: Node
+        let node: YAMLNode
     }
 
-    func error(_ node: Node, _ key: String, _ value: String?, _ message: String) -> ConfigError {
+    func error(_ node: YAMLNode, _ key: String, _ value: String?, _ message: String) -> ConfigError {
         ConfigError(
             file: file, line: node.mark.map { $0.line }, column: node.mark.map { $0.column }, key: key.isEmpty ? nil : key, value: value,
             message: message)
@@ -165,12 +153,12 @@ struct Reader {
         error(key.node, path, nil, "unknown key (see docs/configuration.md for the keys pathwatch reads)")
     }
 
-    func mapping(_ node: Node, _ key: String) throws(ConfigError) -> [(Key, Node)] {
+    func mapping(_ node: YAMLNode, _ key: String) throws(ConfigError) -> [(Key, YAMLNode)] {
         guard case .mapping(let mapping) = node else {
             throw error(node, key, node.scalar?.string, "expected a mapping of keys to values")
         }
         var seen: Set<String> = []
-        var result: [(Key, Node)] = []
+        var result: [(Key, YAMLNode)] = []
         for (k, v) in mapping {
             guard case .scalar(let scalar) = k else { throw error(k, key, nil, "keys must be plain strings") }
             guard seen.insert(scalar.string).inserted else {
@@ -181,12 +169,12 @@ struct Reader {
         return result
     }
 
-    func string(_ node: Node, _ key: String) throws(ConfigError) -> String {
+    func string(_ node: YAMLNode, _ key: String) throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw error(node, key, nil, "expected a single value") }
         return scalar.string
     }
 
-    func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ key: String, _ type: T.Type) throws(ConfigError) -> T
+    func choice<T: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ key: String, _ type: T.Type) throws(ConfigError) -> T
     where T.RawValue == String {
         let text = try string(node, key)
         guard let value = T(rawValue: text) else {
@@ -196,7 +184,7 @@ struct Reader {
         return value
     }
 
-    func bool(_ node: Node, _ key: String) throws(ConfigError) -> Bool {
+    func bool(_ node: YAMLNode, _ key: String) throws(ConfigError) -> Bool {
         let text = try string(node, key)
         switch text {
         case "true": return true
@@ -205,14 +193,14 @@ struct Reader {
         }
     }
 
-    func integer(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    func integer(_ node: YAMLNode, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let text = try string(node, key)
         guard let value = Int(text) else { throw error(node, key, text, "expected a whole number") }
         guard range.contains(value) else { throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return value
     }
 
-    func seconds(_ node: Node, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    func seconds(_ node: YAMLNode, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
         let text = try string(node, key)
         guard let value = Double(text), value.isFinite else { throw error(node, key, text, "expected a number of seconds") }
         guard range.contains(value) else {
@@ -221,14 +209,14 @@ struct Reader {
         return value
     }
 
-    func number(_ node: Node, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    func number(_ node: YAMLNode, _ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
         let text = try string(node, key)
         guard let value = Double(text), value.isFinite else { throw error(node, key, text, "expected a number") }
         guard range.contains(value) else { throw error(node, key, text, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return value
     }
 
-    func paths(_ node: Node) throws(ConfigError) -> AgentConfig.PathSettings {
+    func paths(_ node: YAMLNode) throws(ConfigError) -> AgentConfig.PathSettings {
         var p = AgentConfig.PathSettings()
         for (sub, v) in try mapping(node, "paths") {
             let path = "paths.\(sub.name)"
@@ -264,7 +252,7 @@ struct Reader {
     }
 
     /// A YAML list of CIDR prefixes with no host bits set.
-    func prefixList(_ node: Node, _ path: String, example: String) throws(ConfigError) -> [IPPrefix] {
+    func prefixList(_ node: YAMLNode, _ path: String, example: String) throws(ConfigError) -> [IPPrefix] {
         guard case .sequence(let sequence) = node else {
             throw error(node, path, node.scalar?.string, "expected a list of CIDR prefixes, e.g. [\"\(example)\"]")
         }
@@ -279,7 +267,7 @@ struct Reader {
         return prefixes
     }
 
-    func subnetRoutes(_ node: Node) throws(ConfigError) -> [String: [IPPrefix]] {
+    func subnetRoutes(_ node: YAMLNode) throws(ConfigError) -> [String: [IPPrefix]] {
         var result: [String: [IPPrefix]] = [:]
         for (interface, list) in try mapping(node, "subnetRoutes") {
             let path = "subnetRoutes.\(interface.name)"

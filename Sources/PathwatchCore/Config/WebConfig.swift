@@ -1,4 +1,3 @@
-import Yams
 
 /// The exporter-toolkit web configuration (`--web-config`, `http.webConfig`), read unchanged so
 /// operators reuse the files their node_exporter already has: TLS and basic-auth users.
@@ -85,11 +84,11 @@ public enum WebConfigParser {
     ]
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> WebConfig {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLTree.compose(text)
         } catch {
-            throw ConfigError(file: file, message: "not valid YAML: \(error)")
+            throw ConfigError(file: file, line: error.mark?.line, column: error.mark?.column, message: "not valid YAML: \(error.problem)")
         }
         var config = WebConfig()
         guard let root else { return config }
@@ -108,12 +107,12 @@ public enum WebConfigParser {
         reader.error(key.node, path, nil, unsupported[path] ?? "unknown key (the exporter-toolkit keys pathwatch reads: docs/http.md)")
     }
 
-    static func tls(_ node: Node, _ reader: Reader) throws(ConfigError) -> WebConfig.TLS? {
+    static func tls(_ node: YAMLNode, _ reader: Reader) throws(ConfigError) -> WebConfig.TLS? {
         if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "null" { return nil }
         var certFile: String?
         var keyFile: String?
         var clientAuth: WebConfig.ClientAuth?
-        var clientCA: (String, Node)?
+        var clientCA: (String, YAMLNode)?
         var minVersion: WebConfig.TLSVersion?
         var maxVersion: WebConfig.TLSVersion?
         for (sub, v) in try reader.mapping(node, "tls_server_config") {
@@ -156,7 +155,7 @@ public enum WebConfigParser {
         return tls
     }
 
-    static func version(_ node: Node, _ path: String, _ reader: Reader) throws(ConfigError) -> WebConfig.TLSVersion {
+    static func version(_ node: YAMLNode, _ path: String, _ reader: Reader) throws(ConfigError) -> WebConfig.TLSVersion {
         let text = try reader.string(node, path)
         if text == "TLS10" || text == "TLS11" {
             throw reader.error(node, path, text, "TLS 1.0 and 1.1 are not offered (RFC 8996); use TLS12 or TLS13")
@@ -164,7 +163,7 @@ public enum WebConfigParser {
         return try reader.choice(node, path, WebConfig.TLSVersion.self)
     }
 
-    static func users(_ node: Node, _ reader: Reader) throws(ConfigError) -> [String: String] {
+    static func users(_ node: YAMLNode, _ reader: Reader) throws(ConfigError) -> [String: String] {
         if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "null" { return [:] }
         var users: [String: String] = [:]
         for (user, v) in try reader.mapping(node, "basic_auth_users") {

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Where the API server is and how to prove who we are, read from a standard kubeconfig file
 /// (the current context's cluster and user) or from the in-cluster service account.
@@ -48,20 +47,20 @@ public struct KubernetesAccess: Sendable, Equatable {
 /// verification, plain http) is an error naming the key, never a silent downgrade.
 public enum KubeconfigParser {
     public static func parse(_ text: String, file: String) throws(ConfigError) -> KubernetesAccess {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLTree.compose(text)
         } catch {
-            throw ConfigError(file: file, message: "not a valid kubeconfig (YAML): \(error)")
+            throw ConfigError(file: file, line: error.mark?.line, column: error.mark?.column, message: "not a valid kubeconfig (YAML): \(error.problem)")
         }
         guard let root, case .mapping(let top) = root else {
             throw ConfigError(file: file, message: "not a kubeconfig: expected a mapping")
         }
         let directory = (file as NSString).deletingLastPathComponent
-        func fail(_ node: Node?, _ key: String, _ message: String) -> ConfigError {
+        func fail(_ node: YAMLNode?, _ key: String, _ message: String) -> ConfigError {
             ConfigError(file: file, line: node?.mark?.line, column: node?.mark?.column, key: key, message: message)
         }
-        func named(_ listKey: String, _ name: String?, _ inner: String) throws(ConfigError) -> (Node.Mapping, String) {
+        func named(_ listKey: String, _ name: String?, _ inner: String) throws(ConfigError) -> (YAMLNode.Mapping, String) {
             guard let list = top[listKey], case .sequence(let items) = list else { throw fail(top[listKey], listKey, "expected a list") }
             let chosen = items.first { item in name == nil || item.mapping?["name"]?.string == name }
             guard let chosen else { throw fail(list, listKey, "no entry named '\(name ?? "")'") }
@@ -82,7 +81,7 @@ public enum KubeconfigParser {
                 cluster["insecure-skip-tls-verify"], clusterPath + ".insecure-skip-tls-verify",
                 "pathwatch always verifies the API server's certificate")
         }
-        func pem(_ map: Node.Mapping, _ key: String, _ path: String) throws(ConfigError) -> KubernetesAccess.PEMSource? {
+        func pem(_ map: YAMLNode.Mapping, _ key: String, _ path: String) throws(ConfigError) -> KubernetesAccess.PEMSource? {
             if let data = map[key + "-data"]?.string {
                 guard let bytes = Data(base64Encoded: data.filter { !$0.isWhitespace }) else {
                     throw fail(map[key + "-data"], "\(path).\(key)-data", "not valid base64")
