@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import NIOPosix
 import PathwatchCore
@@ -136,8 +135,8 @@ public enum Agent {
     }
 }
 
-func printError(_ text: String) {
+public func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
-    FileHandle.standardError.write(Data(line.utf8))
+    StandardError.write(line)
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PathwatchAgent
 import PathwatchCore
 
@@ -96,7 +95,7 @@ struct Autofix: ParsableCommand {
         do {
             answer = try ControlClient.send("autofix \(mode.rawValue)", to: socket)
         } catch {
-            FileHandle.standardError.write(Data("pathwatch: \(error)\n".utf8))
+            printError("pathwatch: \(error)")
             throw ExitCode(2)
         }
         print(answer)
@@ -127,7 +126,7 @@ struct Doctor: AsyncParsableCommand {
     func run() async throws {
         // Checked here rather than in validate(): doctor's contract is exit status 2 on any error.
         guard duration >= 1, duration <= 3600 else {
-            FileHandle.standardError.write(Data("pathwatch doctor: --duration must be between 1 and 3600 seconds\n".utf8))
+            printError("pathwatch doctor: --duration must be between 1 and 3600 seconds")
             throw ExitCode(2)
         }
         let status = await PathwatchAgent.Doctor.run(

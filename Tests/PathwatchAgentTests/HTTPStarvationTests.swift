@@ -23,9 +23,13 @@ struct HTTPStarvationTests {
         try await withRunningServer(server) { port in
             let client = try await RawHTTPClient.connect(port: port)
             let started = ContinuousClock.now
+            // A byte every 100 ms until just before the 800 ms head deadline, then silence: the
+            // idle timer (1 s) was reset all along and would fire only at ~1.7 s. Sending on past
+            // the deadline would race the server's close (a byte arriving after it makes the
+            // kernel answer RST, which discards the 408 before the client reads it).
             for byte in "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ".utf8 + Array(repeating: UInt8(ascii: "s"), count: 60) {
+                guard ContinuousClock.now - started < .milliseconds(650) else { break }
                 guard (try? await client.send([byte])) != nil else { break }
-                if server.statistics.snapshot().requestHeadTimeouts > 0 { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
             let response = try await client.readResponse(timeout: .seconds(2))

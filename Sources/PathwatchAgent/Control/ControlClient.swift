@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// `pathwatch autofix …`: sends one request to a running agent and returns its answer line.
@@ -44,6 +43,6 @@ public enum ControlClient {
             answer += buffer[0..<n]
         }
         guard !answer.isEmpty else { throw Failure(description: "pathwatch at \(path) closed the connection without answering") }
-        return String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: answer, as: UTF8.self).trimmingWhitespace()
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import PathwatchCore
 import Glibc
 
 /// Where the control socket lives, checked so that no other user can put their own socket in its
@@ -25,7 +25,7 @@ enum ControlSocketFile {
 
     /// Creates the directory (0700) when it is missing, then checks it.
     static func prepareDirectory(of path: String) throws(SetupError) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePathText.directory(of: path)
         var info = stat()
         if lstat(directory, &info) != 0 {
             // chmod after mkdir: mkdir's mode passes through the process umask.

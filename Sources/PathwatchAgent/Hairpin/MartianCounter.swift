@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PathwatchCore
 
 /// The fallback signal for dropped self-sourced SYNs: the kernel's `in_martian_src` counter in

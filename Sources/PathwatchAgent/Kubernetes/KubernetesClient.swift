@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -132,7 +132,7 @@ public final class KubernetesClient: Sendable {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw .configuration("cannot read the token file \(file)")
             }
-            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             guard !token.isEmpty else { throw .configuration("the token file \(file) is empty") }
             return token
         case .none, .clientCertificate: return nil

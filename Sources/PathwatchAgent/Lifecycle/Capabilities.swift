@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The Linux capabilities the agent needs, checked at start so a missing one is one clear
 /// sentence instead of a confusing EPERM from deep inside a watcher.
@@ -10,7 +10,7 @@ public enum Capabilities {
     public static func effective() -> UInt64? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+            return UInt64(line.dropFirst("CapEff:".count).trimmingWhitespace(), radix: 16)
         }
         return nil
     }

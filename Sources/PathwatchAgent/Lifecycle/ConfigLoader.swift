@@ -1,4 +1,3 @@
-import Foundation
 import PathwatchCore
 
 /// Command-line settings that win over the config file, on start-up and on every reload.
@@ -47,10 +46,9 @@ public struct ConfigLoader: Sendable {
         if let path {
             let text: String
             do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
+                text = try TextFile.read(path)
             } catch {
-                let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
-                throw ConfigError(file: path, message: "cannot read the file: \(reason)")
+                throw ConfigError(file: path, message: "cannot read the file: \(error)")
             }
             config = try ConfigParser.parse(text, file: path)
         }

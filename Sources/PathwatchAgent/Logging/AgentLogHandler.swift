@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import PathwatchCore
 import Synchronization
@@ -56,7 +56,7 @@ public struct AgentLogHandler: LogHandler {
         case .json: line = Self.jsonLine(label: label, level: event.level, message: "\(event.message)", fields: fields)
         case .text: line = Self.textLine(label: label, level: event.level, message: "\(event.message)", fields: fields)
         }
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardError.write(line)
     }
 
     static func jsonLine(label: String, level: Logger.Level, message: String, fields: [String: String]) -> String {

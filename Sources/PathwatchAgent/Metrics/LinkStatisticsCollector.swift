@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import NetlinkIO
 
 /// Refreshes interface counters just before a scrape.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Names the route managers on this node that are known to delete routes they did not create,
 /// so a flapping finding can say who is likely removing pathwatch's repairs.
@@ -30,7 +30,7 @@ enum RouteManagerDetector {
         var running: Set<String> = []
         for pid in entries where pid.allSatisfy(\.isNumber) {
             if let comm = try? String(contentsOfFile: "\(procRoot)/\(pid)/comm", encoding: .utf8) {
-                running.insert(comm.trimmingCharacters(in: .whitespacesAndNewlines))
+                running.insert(comm.trimmingWhitespace())
             }
         }
         for process in processes where running.contains(process.comm) { found.append(process.advice) }

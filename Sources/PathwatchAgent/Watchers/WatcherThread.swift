@@ -1,5 +1,5 @@
 import CNetlink
-import Foundation
+import Glibc
 import Logging
 import NetlinkIO
 import ServiceLifecycle
@@ -43,20 +43,26 @@ final class WatcherThread: Sendable {
     }
 
     func start(_ body: @escaping @Sendable (WatcherThread) -> Void) {
-        let thread = Thread { [self] in
-            // The kernel's thread name (`top -H`, `/proc/PID/task/*/comm`, 15 bytes at most):
-            // Foundation's `Thread.name` does not set it on Linux, so every watcher showed the
-            // name of the Dispatch thread that started it.
+        let started = OSThread.detach { [self] in
+            // The kernel's thread name (`top -H`, `/proc/PID/task/*/comm`, 15 bytes at most).
             _ = cnl_set_thread_name(String(decoding: "pw-\(name)".utf8.prefix(15), as: UTF8.self))
             body(self)
-            let waiter = finished.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.done = true
-                return state.waiter
-            }
-            waiter?.resume()
+            finish()
         }
-        thread.name = "pathwatch-\(name)"
-        thread.start()
+        // Out of threads: the watcher cannot run; say so, and end it at once instead of leaving
+        // its service waiting forever.
+        if !started {
+            StandardError.write("pathwatch: cannot start the \(name) thread: \(String(cString: strerror(EAGAIN)))\n")
+            finish()
+        }
+    }
+
+    private func finish() {
+        let waiter = finished.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.done = true
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     func stop() {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The finding kinds in the operator contract; dashboards and alerts key on these strings.
 public enum FindingKind: String, Sendable, Codable, CaseIterable {

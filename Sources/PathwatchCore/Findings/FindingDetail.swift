@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A finding's evidence or remediation: one `Encodable` struct per finding kind, declared next
 /// to the engine that fills it, so the `/findings` JSON is a test of an encoder and not of

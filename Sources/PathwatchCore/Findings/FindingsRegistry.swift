@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The open findings, shared by the detectors that raise them and the HTTP endpoint that

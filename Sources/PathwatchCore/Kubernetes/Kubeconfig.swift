@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where the API server is and how to prove who we are, read from a standard kubeconfig file
 /// (the current context's cluster and user) or from the in-cluster service account.
@@ -56,7 +56,7 @@ public enum KubeconfigParser {
         guard let root, case .mapping(let top) = root else {
             throw ConfigError(file: file, message: "not a kubeconfig: expected a mapping")
         }
-        let directory = (file as NSString).deletingLastPathComponent
+        let directory = FilePathText.directory(of: file)
         func fail(_ node: YAMLNode?, _ key: String, _ message: String) -> ConfigError {
             ConfigError(file: file, line: node?.mark?.line, column: node?.mark?.column, key: key, message: message)
         }
@@ -89,7 +89,7 @@ public enum KubeconfigParser {
                 return .data(Array(bytes))
             }
             guard let file = map[key]?.string, !file.isEmpty else { return nil }
-            return .file(file.hasPrefix("/") || directory.isEmpty ? file : directory + "/" + file)
+            return .file(FilePathText.resolve(file, from: directory))
         }
         let authority = try pem(cluster, "certificate-authority", clusterPath)
         var credentials = KubernetesAccess.Credentials.none
@@ -103,7 +103,7 @@ public enum KubeconfigParser {
             if let token = u["token"]?.string, !token.isEmpty {
                 credentials = .token(token)
             } else if let file = u["tokenFile"]?.string, !file.isEmpty {
-                credentials = .tokenFile(file.hasPrefix("/") || directory.isEmpty ? file : directory + "/" + file)
+                credentials = .tokenFile(FilePathText.resolve(file, from: directory))
             } else if let certificate = try pem(u, "client-certificate", userPath) {
                 guard let key = try pem(u, "client-key", userPath) else {
                     throw fail(

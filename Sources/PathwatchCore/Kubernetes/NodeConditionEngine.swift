@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Decides which of pathwatch's node conditions to send, and when: desired state from the open
 /// findings, what the API last accepted, and a monotonic clock.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A core/v1 Event about the Node (`involvedObject` kind Node, its name and uid), as
 /// `POST /api/v1/namespaces/default/events` takes it; `default` is where kubelet puts its

@@ -1,4 +1,3 @@
-import Foundation
 
 /// An Event about the Node that pathwatch wants the API to hold.
 public struct NodeEvent: Sendable, Equatable {

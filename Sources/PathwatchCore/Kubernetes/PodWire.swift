@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Netlink
 
 /// An answer from the API server that is not the JSON expected, saying what was wrong.

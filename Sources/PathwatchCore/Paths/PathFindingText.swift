@@ -1,11 +1,10 @@
-import Foundation
 
 /// The sentences of the path findings' summaries, from one assessment.
 struct PathFindingText {
     var assessment: PathDegradationDetector.Assessment
     var thresholds: PathDegradationDetector.Settings
 
-    static func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+    static func percent(_ x: Double) -> String { DecimalText.fixed(x * 100, digits: 1) + "%" }
 
     /// "in what the node sends" and so on.
     func phrase(_ direction: LossDirection) -> String {

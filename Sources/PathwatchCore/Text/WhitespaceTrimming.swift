@@ -1,0 +1,9 @@
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs, CR and LF: what `/proc` files, tokens and
+    /// headers are trimmed of (Foundation's `trimmingCharacters(in:)` needs Foundation proper).
+    public func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}
