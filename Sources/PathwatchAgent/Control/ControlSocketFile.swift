@@ -1,5 +1,5 @@
-import PathwatchCore
 import Glibc
+import PathwatchCore
 
 /// Where the control socket lives, checked so that no other user can put their own socket in its
 /// place (issue 17 item 10: a directory pre-created by another user let that user swap in a socket

@@ -1,4 +1,3 @@
-
 extension Reader {
     /// `http:`: the endpoint's limits and who may read `/state`.
     func http(_ node: YAMLNode) throws(ConfigError) -> AgentConfig.HTTPSettings {

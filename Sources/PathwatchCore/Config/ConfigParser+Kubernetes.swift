@@ -1,4 +1,3 @@
-
 extension Reader {
     /// `kubernetes:`: strict like the rest; a node name must be a valid Kubernetes object name.
     func kubernetes(_ node: YAMLNode) throws(ConfigError) -> AgentConfig.KubernetesSettings {

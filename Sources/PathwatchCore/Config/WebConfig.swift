@@ -1,4 +1,3 @@
-
 /// The exporter-toolkit web configuration (`--web-config`, `http.webConfig`), read unchanged so
 /// operators reuse the files their node_exporter already has: TLS and basic-auth users.
 ///

@@ -51,7 +51,8 @@ public enum KubeconfigParser {
         do {
             root = try YAMLTree.compose(text)
         } catch {
-            throw ConfigError(file: file, line: error.mark?.line, column: error.mark?.column, message: "not a valid kubeconfig (YAML): \(error.problem)")
+            throw ConfigError(
+                file: file, line: error.mark?.line, column: error.mark?.column, message: "not a valid kubeconfig (YAML): \(error.problem)")
         }
         guard let root, case .mapping(let top) = root else {
             throw ConfigError(file: file, message: "not a kubeconfig: expected a mapping")

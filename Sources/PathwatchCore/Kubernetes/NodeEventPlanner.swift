@@ -1,4 +1,3 @@
-
 /// An Event about the Node that pathwatch wants the API to hold.
 public struct NodeEvent: Sendable, Equatable {
     public enum Severity: String, Sendable {

@@ -1,4 +1,3 @@
-
 /// The sentences of the path findings' summaries, from one assessment.
 struct PathFindingText {
     var assessment: PathDegradationDetector.Assessment
