@@ -141,7 +141,7 @@ struct KubernetesManifestTests {
         #expect(binary == ".build-release/dist/pathwatch")
         #expect(containerfile.contains("COPY \(binary) /usr/bin/pathwatch"))
         #expect(containerfile.contains("FROM debian:12-slim"))
-        #expect(containerfile.contains("apt-get install -y --no-install-recommends libmnl0 libnetfilter-conntrack3"))
+        #expect(containerfile.contains("apt-get install -y --no-install-recommends libmnl0 libnetfilter-conntrack3 libyaml-0-2"))
         let ignore = try Tool.read("packaging/container/Containerfile.dockerignore")
         for copy in containerfile.matches(of: /\nCOPY (\S+) (\S+)/) {
             let source = String(copy.output.1)
