@@ -41,18 +41,28 @@ ip netns exec "$NODE" prometheus-node-exporter --collector.disable-defaults --co
 NE_PID=$!
 pw_track "$NE_PID"
 for _ in $(seq 100); do ip netns exec "$NODE" curl -s -m 1 -o /dev/null http://127.0.0.1:19100/metrics && break; sleep 0.1; done
-ip netns exec "$NODE" curl -s -o /dev/null http://127.0.0.1:19469/metrics
-ip netns exec "$NODE" curl -s -o /dev/null http://127.0.0.1:19100/metrics
-sleep "$IDLE_SECONDS"
+scrape() {
+    ip netns exec "$NODE" curl -s -o /dev/null http://127.0.0.1:19469/metrics
+    ip netns exec "$NODE" curl -s -o /dev/null http://127.0.0.1:19100/metrics
+}
+scrape
+# The working set at rest: the kernel's accessed bits are cleared once start-up is over, so
+# `Referenced` at the end counts only the pages touched while idle and by one more scrape in the
+# middle (what Prometheus does every 15-60 s); resident pages outside it were touched only at
+# start-up, or mapped beside a touched page by fault-around, and are the first reclaimed.
+for pid in "$AGENT_PID" "$NE_PID"; do echo 1 >"/proc/$pid/clear_refs"; done
+sleep "$(awk -v s="$IDLE_SECONDS" 'BEGIN { print s / 2 }')"
+scrape
+sleep "$(awk -v s="$IDLE_SECONDS" 'BEGIN { print s / 2 }')"
 
 rollup() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/smaps_rollup"; }
 echo "binary: $PW_AGENT ($(stat -c %s "$PW_AGENT") bytes), idle ${IDLE_SECONDS} s, kernel $(uname -r)"
 echo
-echo "| process | VmRSS KiB | PSS KiB | PSS file-backed KiB | PSS anonymous KiB | threads |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| process | VmRSS KiB | PSS KiB | PSS file-backed KiB | PSS anonymous KiB | referenced at rest KiB | threads |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for p in "pathwatch:$AGENT_PID" "node_exporter:$NE_PID"; do
     name=${p%%:*} pid=${p##*:}
-    echo "| $name | $(pw_rss_kib "$pid") | $(rollup "$pid" Pss) | $(rollup "$pid" Pss_File) | $(rollup "$pid" Pss_Anon) | $(pw_threads "$pid") |"
+    echo "| $name | $(pw_rss_kib "$pid") | $(rollup "$pid" Pss) | $(rollup "$pid" Pss_File) | $(rollup "$pid" Pss_Anon) | $(rollup "$pid" Referenced) | $(pw_threads "$pid") |"
 done
 echo
 echo "pathwatch, by where the pages are:"
