@@ -127,7 +127,9 @@ struct DebianPackageTests {
                 try field("Architecture")
                     == (try Tool.run(["dpkg", "--print-architecture"]).output.trimmingCharacters(in: .whitespacesAndNewlines)))
             let depends = try field("Depends")
-            for library in ["libmnl0", "libnetfilter-conntrack3", "libyaml-0-2", "libc6"] { #expect(depends.contains(library), "\(depends)") }
+            for library in ["libmnl0", "libnetfilter-conntrack3", "libyaml-0-2", "libc6"] {
+                #expect(depends.contains(library), "\(depends)")
+            }
             #expect(!depends.contains("swift"))
 
             // Every file, owned by root, with its mode.

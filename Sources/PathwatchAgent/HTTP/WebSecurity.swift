@@ -80,7 +80,7 @@ public final class WebSecurity: Sendable {
 
     /// The web configuration file and the files a refused version names (as far as it parses).
     private static func files(of path: String) -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let config = try? WebConfigParser.parse(text, file: path),
+        guard let text = try? TextFile.read(path), let config = try? WebConfigParser.parse(text, file: path),
             let tls = config.tls
         else { return [path] }
         return [path, tls.certFile, tls.keyFile] + (tls.clientCAFile.map { [$0] } ?? [])
@@ -89,7 +89,7 @@ public final class WebSecurity: Sendable {
     static func load(_ path: String) throws(WebConfigError) -> (WebSecurityState, [String]) {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try TextFile.read(path)
         } catch {
             throw WebConfigError(file: path, message: Self.unreadable(path))
         }

@@ -3,7 +3,7 @@ import Glibc
 /// Reads a small text file (configuration, web configuration) with the kernel's reason when it
 /// cannot: "No such file or directory", "Permission denied", not a Foundation error code.
 enum TextFile {
-    struct ReadError: Error, CustomStringConvertible {
+    struct ReadError: Error, Equatable, CustomStringConvertible {
         var description: String
     }
 

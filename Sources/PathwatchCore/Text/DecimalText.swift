@@ -1,7 +1,8 @@
 /// Fixed-point numbers for messages, without `String(format:)` (which needs Foundation proper).
 public enum DecimalText {
     /// `value` with `digits` decimals (0...6), rounded half away from zero: `12.25` → "12.3" for 1.
-    /// Not finite or too large for an `Int` after scaling: the stdlib's own description.
+    /// A value that rounds to zero has no sign (printf would say "-0.0"). Not finite or too large
+    /// for an `Int` after scaling: the stdlib's own description.
     public static func fixed(_ value: Double, digits: Int) -> String {
         let digits = min(max(digits, 0), 6)
         var scale = 1.0
