@@ -49,7 +49,7 @@ let package = Package(
         // Decisions: the node model, findings, configuration. Never imports CNetlink.
         .target(
             name: "PathwatchCore",
-            dependencies: ["Netlink", "CYAML"],
+            dependencies: ["Netlink", "CYAML", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // LibYAML from Debian (libyaml-dev): the configuration reader's parser, without Foundation.

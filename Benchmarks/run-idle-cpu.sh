@@ -24,11 +24,7 @@ HZ=$(getconf CLK_TCK)
 
 pw_ns_var NODE node
 pw_ns_var PEER peer
-ip -n "$NODE" link add veth0 type veth peer name veth0 netns "$PEER"
-ip -n "$NODE" addr add 10.79.0.1/24 dev veth0
-ip -n "$PEER" addr add 10.79.0.2/24 dev veth0
-ip -n "$NODE" link set veth0 up
-ip -n "$PEER" link set veth0 up
+pw_veth_pair "$NODE" "$PEER" veth0 10.79.0.1/24 10.79.0.2/24
 pw_activate_conntrack "$NODE"
 
 pw_start_agent "$NODE" 19473 ""

@@ -20,11 +20,7 @@ IDLE_SECONDS=${IDLE_SECONDS:-30}
 
 pw_ns_var NODE node
 pw_ns_var PEER peer
-ip -n "$NODE" link add veth0 type veth peer name veth0 netns "$PEER"
-ip -n "$NODE" addr add 10.78.0.1/24 dev veth0
-ip -n "$PEER" addr add 10.78.0.2/24 dev veth0
-ip -n "$NODE" link set veth0 up
-ip -n "$PEER" link set veth0 up
+pw_veth_pair "$NODE" "$PEER" veth0 10.78.0.1/24 10.78.0.2/24
 pw_activate_conntrack "$NODE"
 
 # Both binaries start from a cold page cache (their clean pages evicted, as after a reboot): how

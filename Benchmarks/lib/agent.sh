@@ -65,6 +65,17 @@ pw_ns_var() {
     printf -v "$var" '%s' "$name"
 }
 
+# pw_veth_pair NS_A NS_B IFNAME ADDR_A ADDR_B: a veth named IFNAME in both namespaces, up, with
+# ADDR_A/ADDR_B (CIDR) on each end: the node and its peer of the idle and profile scripts.
+pw_veth_pair() {
+    local a=$1 b=$2 name=$3
+    ip -n "$a" link add "$name" type veth peer name "$name" netns "$b"
+    ip -n "$a" addr add "$4" dev "$name"
+    ip -n "$b" addr add "$5" dev "$name"
+    ip -n "$a" link set "$name" up
+    ip -n "$b" link set "$name" up
+}
+
 # pw_activate_conntrack NS: conntrack stays off in a namespace until a rule uses it.
 pw_activate_conntrack() {
     ip netns exec "$1" nft -f - <<'EOF'

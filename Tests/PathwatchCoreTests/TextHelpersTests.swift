@@ -2,25 +2,10 @@ import Testing
 
 @testable import PathwatchCore
 
-/// The few lines that replaced Foundation's `NSString` paths, `String(format:)` and
-/// `trimmingCharacters(in:)`: the same answers on the inputs pathwatch gives them.
+/// The few lines that replaced Foundation's `String(format:)` and `trimmingCharacters(in:)`:
+/// the same answers on the inputs pathwatch gives them.
 @Suite("Text helpers without Foundation")
 struct TextHelpersTests {
-    @Test(arguments: [
-        ("/etc/pathwatch/config.yaml", "/etc/pathwatch"), ("/config.yaml", "/"), ("config.yaml", ""),
-        ("/run/pathwatch/", "/run"), ("/", "/"), ("", ""), ("a/b", "a"), ("//a//b", "//a"),
-    ])
-    func directoryOfAPath(_ path: String, _ directory: String) {
-        #expect(FilePathText.directory(of: path) == directory)
-    }
-
-    @Test func relativePathsAreResolvedFromTheFilesDirectory() {
-        #expect(FilePathText.resolve("ca.crt", from: "/etc/kube") == "/etc/kube/ca.crt")
-        #expect(FilePathText.resolve("/abs/ca.crt", from: "/etc/kube") == "/abs/ca.crt")
-        #expect(FilePathText.resolve("ca.crt", from: "") == "ca.crt")
-        #expect(FilePathText.resolve("ca.crt", from: "/") == "/ca.crt")
-    }
-
     @Test(arguments: [
         (0.0, 1, "0.0"), (12.25, 1, "12.3"), (-0.04, 1, "0.0"), (-1.25, 1, "-1.3"), (99.99, 1, "100.0"),
         (0.5, 0, "1"), (3.14159, 3, "3.142"), (1e300, 1, "1e+300"), (Double.nan, 1, "nan"),

@@ -1,5 +1,5 @@
 import Glibc
-import PathwatchCore
+import SystemPackage
 
 /// Where the control socket lives, checked so that no other user can put their own socket in its
 /// place (issue 17 item 10: a directory pre-created by another user let that user swap in a socket
@@ -25,7 +25,7 @@ enum ControlSocketFile {
 
     /// Creates the directory (0700) when it is missing, then checks it.
     static func prepareDirectory(of path: String) throws(SetupError) {
-        let directory = FilePathText.directory(of: path)
+        let directory = FilePath(path).removingLastComponent().string
         var info = stat()
         if lstat(directory, &info) != 0 {
             // chmod after mkdir: mkdir's mode passes through the process umask.

@@ -1,6 +1,7 @@
 import CompressNIO
 import NIOCore
 import NIOHTTP1
+import PathwatchCore
 
 /// gzip for `/metrics` (issue 12): Prometheus always asks for it, and the page shrinks about
 /// sevenfold. Only for a client that names gzip in `Accept-Encoding` with a non-zero weight: a
@@ -9,18 +10,11 @@ enum ContentEncoding {
     /// Whether `Accept-Encoding` (all its field lines) accepts gzip.
     static func acceptsGzip(_ headers: HTTPHeaders) -> Bool {
         headers[canonicalForm: "accept-encoding"].contains { element in
-            let parts = element.split(separator: ";").map(Self.trimmed)
+            let parts = element.split(separator: ";").map { $0.trimmingWhitespace() }
             guard let coding = parts.first?.lowercased(), coding == "gzip" || coding == "x-gzip" else { return false }
             guard let weight = parts.dropFirst().first(where: { $0.lowercased().hasPrefix("q=") }) else { return true }
             return (Double(weight.dropFirst(2)) ?? 0) > 0
         }
-    }
-
-    private static func trimmed(_ text: Substring) -> Substring {
-        var text = text
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return text
     }
 
     /// The body gzipped, or nil if zlib failed (then it is sent plain).

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import SystemPackage
 
 /// Where the API server is and how to prove who we are, read from a standard kubeconfig file
 /// (the current context's cluster and user) or from the in-cluster service account.
@@ -57,7 +58,7 @@ public enum KubeconfigParser {
         guard let root, case .mapping(let top) = root else {
             throw ConfigError(file: file, message: "not a kubeconfig: expected a mapping")
         }
-        let directory = FilePathText.directory(of: file)
+        let directory = FilePath(file).removingLastComponent()
         func fail(_ node: YAMLNode?, _ key: String, _ message: String) -> ConfigError {
             ConfigError(file: file, line: node?.mark?.line, column: node?.mark?.column, key: key, message: message)
         }
@@ -90,7 +91,7 @@ public enum KubeconfigParser {
                 return .data(Array(bytes))
             }
             guard let file = map[key]?.string, !file.isEmpty else { return nil }
-            return .file(FilePathText.resolve(file, from: directory))
+            return .file(directory.pushing(FilePath(file)).string)
         }
         let authority = try pem(cluster, "certificate-authority", clusterPath)
         var credentials = KubernetesAccess.Credentials.none
@@ -104,7 +105,7 @@ public enum KubeconfigParser {
             if let token = u["token"]?.string, !token.isEmpty {
                 credentials = .token(token)
             } else if let file = u["tokenFile"]?.string, !file.isEmpty {
-                credentials = .tokenFile(FilePathText.resolve(file, from: directory))
+                credentials = .tokenFile(directory.pushing(FilePath(file)).string)
             } else if let certificate = try pem(u, "client-certificate", userPath) {
                 guard let key = try pem(u, "client-key", userPath) else {
                     throw fail(
