@@ -89,10 +89,10 @@ public enum Agent {
                 if old.autofix != new.autofix { autofix.set(new.autofix, by: "config file") }
                 if old.listen != new.listen || old.http != new.http || old.netlink != new.netlink || old.conntrack != new.conntrack
                     || old.controlSocket != new.controlSocket || old.hairpin != new.hairpin || old.paths != new.paths
-                    || old.kubernetes != new.kubernetes
+                    || old.kubernetes != new.kubernetes || old.releaseStartupPagesAfterSeconds != new.releaseStartupPagesAfterSeconds
                 {
                     logger.warning(
-                        "listen, http, netlink, conntrack, hairpin, paths, kubernetes and controlSocket settings take effect at the next restart"
+                        "listen, http, netlink, conntrack, hairpin, paths, kubernetes, controlSocket and releaseStartupPagesAfterSeconds settings take effect at the next restart"
                     )
                 }
                 state.changes.notify()  // subnetRoutes, subnetGateways, repair and discovery settings apply now
@@ -103,6 +103,10 @@ public enum Agent {
         services.append(reloader)
         if let security { services.append(WebConfigWatcher(security: security)) }
         if let kubernetes { services.append(kubernetes) }
+        if config.releaseStartupPagesAfterSeconds > 0 {
+            services.append(
+                StartupPagesRelease(afterSeconds: config.releaseStartupPagesAfterSeconds, isReady: { state.isReady }, logger: logger))
+        }
         services.append(
             ControlServer(
                 path: config.controlSocket, autofix: autofix,

@@ -32,6 +32,35 @@ struct AgentLifecycleTests {
         }
     }
 
+    /// Once ready, the agent hands its executable's read-only pages back to the kernel: its
+    /// resident memory drops, and everything still works, the code coming back as it runs.
+    @Test func startupPagesAreReleasedAndTheAgentKeepsWorking() throws {
+        try withNamespace("pages") { ns in
+            let agent = try AgentProcess(in: ns, config: "releaseStartupPagesAfterSeconds: 0.5\n")
+            try agent.waitUntilReady()
+            #expect(eventually(within: 10) { agent.log.contains("start-up pages released") }, "log:\n\(agent.log)")
+            let line = try #require(agent.log.split(separator: "\n").first { $0.contains("start-up pages released") })
+            func kib(_ key: String) -> Int? {
+                guard let range = line.range(of: "\"\(key)\":\"") else { return nil }
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+            let before = try #require(kib("resident_kib_before"), "\(line)")
+            let after = try #require(kib("resident_kib_after"), "\(line)")
+            #expect(after < before - 1024, "at least a MiB of start-up pages leaves: \(line)")
+            #expect((kib("read_only_bytes") ?? 0) > 1 << 20)
+            #expect(try agent.get("/healthz").status == 200)
+            #expect(try agent.metrics().value("pathwatch_ready") == 1)
+            #expect(try agent.get("/findings").status == 200)
+            #expect(agent.stop() == 0, "a clean stop after the release; log:\n\(agent.log)")
+        }
+        try withNamespace("nopages") { ns in
+            let agent = try AgentProcess(in: ns, config: "releaseStartupPagesAfterSeconds: 0\n")
+            try agent.waitUntilReady()
+            Thread.sleep(forTimeInterval: 1)
+            #expect(!agent.log.contains("start-up pages"), "0 turns it off")
+        }
+    }
+
     @Test func logsAreJSONLines() throws {
         try withNamespace("json") { ns in
             let agent = try AgentProcess(in: ns)

@@ -25,9 +25,11 @@ struct SubnetRouteTests {
 
             // Both agents report the finding with its evidence and the exact fix.
             let labels1 = ["interface": "net1", "destination": "10.5.2.0/24", "gateway": "10.4.2.1"]
-            #expect(try eventually(within: 2) { try agent1.metrics().value("pathwatch_missing_subnet_route", labels1) == 1 })
             #expect(
-                try eventually(within: 2) {
+                try eventually(within: 5) { try agent1.metrics().value("pathwatch_missing_subnet_route", labels1) == 1 },
+                agent1.diagnosis())
+            #expect(
+                try eventually(within: 5) {
                     try agent2.metrics().value(
                         "pathwatch_missing_subnet_route", ["interface": "net1", "destination": "10.4.2.0/24", "gateway": "10.5.2.1"]) == 1
                 })
@@ -45,13 +47,13 @@ struct SubnetRouteTests {
             #expect(try agent1.switchAutofix("on").contains("ok autofix=on"))
             try agent2.switchAutofix("on")
             #expect(
-                try eventually(within: 2) {
+                try eventually(within: 5) {
                     try lab.inst1.ip("route", "show", "10.5.2.0/24").contains("via 10.4.2.1 dev net1 proto 196")
                         && (try lab.inst2.ip("route", "show", "10.4.2.0/24").contains("via 10.5.2.1 dev net1 proto 196"))
                 })
-            #expect(eventually(within: 3) { SubnetLab.ping(from: lab.inst1, source: "10.4.2.10", to: "10.5.2.10") })
+            #expect(eventually(within: 5) { SubnetLab.ping(from: lab.inst1, source: "10.4.2.10", to: "10.5.2.10") })
             #expect(
-                try eventually(within: 2) {
+                try eventually(within: 5) {
                     try agent1.metrics().value("pathwatch_missing_subnet_route", labels1) == 0
                         && (try agent1.findings(kind: "missing_subnet_route").isEmpty)
                 })
@@ -61,9 +63,9 @@ struct SubnetRouteTests {
 
             // Deleted by hand while on: restored, and the removal is counted.
             try lab.inst1.ip("route", "del", "10.5.2.0/24")
-            #expect(try eventually(within: 2) { try lab.inst1.ip("route", "show", "10.5.2.0/24").contains("proto 196") })
+            #expect(try eventually(within: 5) { try lab.inst1.ip("route", "show", "10.5.2.0/24").contains("proto 196") })
             #expect(
-                try eventually(within: 1) {
+                try eventually(within: 5) {
                     try agent1.metrics().value("pathwatch_route_repairs_removed_total") == 1
                         && (try agent1.metrics().value("pathwatch_route_repairs_total", ["result": "success"]) == 2)
                 })
@@ -71,7 +73,9 @@ struct SubnetRouteTests {
             // Off at runtime: no more changes; the removal is reported, not repaired.
             try agent1.switchAutofix("off")
             try lab.inst1.ip("route", "del", "10.5.2.0/24")
-            #expect(try eventually(within: 2) { try agent1.metrics().value("pathwatch_missing_subnet_route", labels1) == 1 })
+            #expect(
+                try eventually(within: 5) { try agent1.metrics().value("pathwatch_missing_subnet_route", labels1) == 1 },
+                agent1.diagnosis())
             Thread.sleep(forTimeInterval: 1)
             #expect(try lab.inst1.ip("route", "show", "10.5.2.0/24").isEmpty, "off means no changes")
             #expect(try agent1.metrics().value("pathwatch_route_repairs_total", ["result": "success"]) == 2)

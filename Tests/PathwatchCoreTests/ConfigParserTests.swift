@@ -63,6 +63,14 @@ struct ConfigParserTests: ConfigParsing {
         #expect(refusal("http:\n  stateFrom: everyone\n")?.key == "http.stateFrom")
     }
 
+    @Test func startupPageReleaseDelay() throws {
+        #expect(AgentConfig().releaseStartupPagesAfterSeconds == 30)
+        #expect(try parse("releaseStartupPagesAfterSeconds: 0\n").releaseStartupPagesAfterSeconds == 0)
+        #expect(try parse("releaseStartupPagesAfterSeconds: 2.5\n").releaseStartupPagesAfterSeconds == 2.5)
+        #expect(refusal("releaseStartupPagesAfterSeconds: -1\n")?.key == "releaseStartupPagesAfterSeconds")
+        #expect(refusal("releaseStartupPagesAfterSeconds: soon\n")?.key == "releaseStartupPagesAfterSeconds")
+    }
+
     @Test func anUnknownKeyIsRefusedWithItsLine() throws {
         let error = try #require(refusal("listen: \"0.0.0.0:1\"\nautofx: on\n"))
         #expect(error.key == "autofx")

@@ -1,6 +1,6 @@
 import Glibc
 
-/// Reads a small text file (configuration, web configuration) with the kernel's reason when it
+/// Reads a small file (configuration, web configuration, a /proc file) with the kernel's reason when it
 /// cannot: "No such file or directory", "Permission denied", not a Foundation error code.
 enum TextFile {
     struct ReadError: Error, Equatable, CustomStringConvertible {
@@ -12,6 +12,11 @@ enum TextFile {
     static let maxBytes = 4 << 20
 
     static func read(_ path: String) throws(ReadError) -> String {
+        String(decoding: try bytes(path), as: UTF8.self)
+    }
+
+    /// The file's bytes, with the same bound and errors.
+    static func bytes(_ path: String) throws(ReadError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadError(description: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -28,6 +33,6 @@ enum TextFile {
             bytes += chunk[..<count]
             guard bytes.count <= maxBytes else { throw ReadError(description: "larger than \(maxBytes >> 20) MiB") }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }

@@ -18,6 +18,10 @@ public struct AgentConfig: Sendable, Equatable {
     /// How often conntrack is scanned for unreplied flows leaving by the wrong interface; 0 turns
     /// the scan off.
     public var liveTrafficScanSeconds = 5.0
+    /// How long after start-up (once ready) the executable's read-only pages are handed back to
+    /// the kernel, so that code only start-up ran stops counting in the agent's resident memory;
+    /// 0 never does.
+    public var releaseStartupPagesAfterSeconds = 30.0
     /// The local control socket `pathwatch autofix` talks to (root only).
     public var controlSocket = "/run/pathwatch/control.sock"
     public var netlink = NetlinkSettings()

@@ -44,6 +44,8 @@ public enum ConfigParser {
                     throw reader.error(value, key.name, "\(seconds)", "must be 0 (off) or at least 0.5 seconds")
                 }
                 config.liveTrafficScanSeconds = seconds
+            case "releaseStartupPagesAfterSeconds":
+                config.releaseStartupPagesAfterSeconds = try reader.seconds(value, key.name, 0...86_400)
             case "controlSocket":
                 let path = try reader.string(value, key.name)
                 guard path.hasPrefix("/"), path.utf8.count < 108 else {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 
 /// The real `pathwatch` binary, started inside a namespace and stopped by its PID.
 final class AgentProcess {
@@ -67,6 +68,14 @@ final class AgentProcess {
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// The log's last lines and the metrics the agent serves now, for a failed expectation's
+    /// comment: a time bound missed on a loaded machine says what the agent was doing.
+    func diagnosis(lines: Int = 30) -> Comment {
+        let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        let pathwatch = ((try? get("/metrics").body) ?? "").split(separator: "\n").filter { $0.hasPrefix("pathwatch_") }
+        return Comment(rawValue: "agent log (last \(lines) lines):\n\(tail)\nmetrics now:\n\(pathwatch.joined(separator: "\n"))")
+    }
 
     /// GET a path on the agent, from inside its namespace. Returns (status, body).
     func get(_ path: String) throws -> (status: Int, body: String) {
