@@ -129,10 +129,12 @@ public final class KubernetesClient: Sendable {
         switch credentials {
         case .token(let token): return token
         case .tokenFile(let file):
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw .configuration("cannot read the token file \(file)")
+            let token: String
+            do {
+                token = try TextFile.read(file).trimmingWhitespace()
+            } catch {
+                throw .configuration("cannot read the token file \(file): \(error)")
             }
-            let token = String(decoding: data, as: UTF8.self).trimmingWhitespace()
             guard !token.isEmpty else { throw .configuration("the token file \(file) is empty") }
             return token
         case .none, .clientCertificate: return nil
@@ -143,8 +145,11 @@ public final class KubernetesClient: Sendable {
         switch source {
         case .data(let bytes): return bytes
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else { throw .configuration("cannot read \(path)") }
-            return Array(data)
+            do {
+                return try TextFile.bytes(path)
+            } catch {
+                throw .configuration("cannot read \(path): \(error)")
+            }
         }
     }
 

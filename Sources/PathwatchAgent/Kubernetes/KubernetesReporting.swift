@@ -52,10 +52,15 @@ public final class KubernetesReporting: Service {
 
     static func access(_ settings: AgentConfig.KubernetesSettings, environment: [String: String]) throws(ConfigError) -> KubernetesAccess {
         if let file = settings.kubeconfig {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ConfigError(file: file, key: "kubernetes.kubeconfig", message: "cannot read the kubeconfig file")
+            // Bounded like the configuration (4 MiB): a wrong path (a log, a device) is refused,
+            // not read into memory whole.
+            let text: String
+            do {
+                text = try TextFile.read(file)
+            } catch {
+                throw ConfigError(file: file, key: "kubernetes.kubeconfig", message: "cannot read the kubeconfig file: \(error)")
             }
-            return try KubeconfigParser.parse(String(decoding: data, as: UTF8.self), file: file)
+            return try KubeconfigParser.parse(text, file: file)
         }
         guard let inCluster = KubernetesAccess.inCluster(environment: environment) else {
             throw ConfigError(

@@ -253,8 +253,25 @@ struct KubernetesReportingTests {
         let lab = try await Lab()
         defer { Task { await lab.close() } }
         var config = lab.config()
-        config.kubernetes.kubeconfig = lab.pki.directory.appendingPathComponent("missing").path
-        #expect(throws: ConfigError.self) { try lab.reporting(config) }
+        // A kubeconfig that cannot be read says why, and a wrong path to something large (a
+        // log, a device) is refused rather than read whole.
+        func refusal(_ path: String) -> String? {
+            config.kubernetes.kubeconfig = path
+            do {
+                _ = try lab.reporting(config)
+                return nil
+            } catch {
+                return (error as? ConfigError).map { "\($0.key ?? "") \($0)" }
+            }
+        }
+        let missing = refusal(lab.pki.directory.appendingPathComponent("missing").path)
+        #expect(
+            missing?.contains("kubernetes.kubeconfig") == true && missing?.contains("No such file or directory") == true,
+            "\(missing ?? "accepted")")
+        #expect(refusal(lab.pki.directory.path)?.contains("is a directory") == true)
+        let large = lab.pki.directory.appendingPathComponent("large.yaml")
+        try Data(repeating: 0x23, count: 5 << 20).write(to: large)
+        #expect(refusal(large.path)?.contains("larger than 4 MiB") == true)
         config.kubernetes.kubeconfig = nil
         do {
             _ = try lab.reporting(config)
