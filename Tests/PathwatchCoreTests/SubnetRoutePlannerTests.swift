@@ -42,6 +42,19 @@ struct SubnetRoutePlannerTests {
         #expect(SubnetRouteExpectation.all(in: NodeState(), subnetRoutes: peer, gateways: [:]).isEmpty)
     }
 
+    /// Only a missing expectation's fix can be blocked by a foreign route: when every
+    /// expectation holds, no evaluation walks the route table for them.
+    @Test func onlyMissingExpectationsNeedTheForeignRouteWalk() {
+        let expectations = SubnetRouteExpectation.all(
+            in: incidentNode(), subnetRoutes: ["net1": [IPPrefix("10.5.2.0/24")!, IPPrefix("10.6.0.0/16")!]], gateways: [:])
+        let fixes = expectations.map { SubnetRoutePlanner.fixObjects(for: $0, settings: .init()) }
+        let missing = SubnetRoutePlanner.Item.Status.missing(observed: "leaves by net0")
+        #expect(SubnetRoutePlanner.slotsToCheck(fixes: fixes, statuses: [.ok, .ok]).isEmpty)
+        let slots = SubnetRoutePlanner.slotsToCheck(fixes: fixes, statuses: [.ok, missing])
+        #expect(slots.map(\.destination) == [expectations[1].destination])
+        #expect(SubnetRoutePlanner.slotsToCheck(fixes: fixes, statuses: [missing, missing]).count == 2)
+    }
+
     @Test func leavingByTheWrongInterfaceIsMissingWithTheIncidentsFix() {
         let state = incidentNode()
         let expectations = SubnetRouteExpectation.all(in: state, subnetRoutes: peer, gateways: [:])

@@ -45,18 +45,17 @@ public enum SubnetRoutePlanner {
     ) -> Plan {
         let names = state.links.mapValues(\.name)
         let fixes = expectations.map { fixObjects(for: $0, settings: settings) }
+        let statuses = expectations.map { status(of: $0, lookup: lookups[$0.key], names: names) }
         var desiredRoutes: Set<Route.Key> = []
         var desiredRules: Set<Rule> = []
-        var slots: Set<Slot> = []
-        for case .addRoute(let route) in fixes.joined() {
-            desiredRoutes.insert(route.key)
-            slots.insert(Slot(route))
-        }
+        for case .addRoute(let route) in fixes.joined() { desiredRoutes.insert(route.key) }
         for case .addRule(let rule) in fixes.joined() { desiredRules.insert(rule) }
-        let foreign = foreignRoutes(on: slots, in: state)
+        // Foreign routes matter only where a fix would go in: on a node whose expectations all
+        // hold, no evaluation walks the route table (a million routes on a busy node, and an
+        // evaluation after every route event).
+        let foreign = foreignRoutes(on: slotsToCheck(fixes: fixes, statuses: statuses), in: state)
         var items: [Item] = []
-        for (expectation, objects) in zip(expectations, fixes) {
-            let status = status(of: expectation, lookup: lookups[expectation.key], names: names)
+        for ((expectation, objects), status) in zip(zip(expectations, fixes), statuses) {
             let held = objects.contains { change in
                 if case .addRoute(let route) = change { return state.routes[route.key]?.protocolID == .pathwatch }
                 return false
@@ -124,6 +123,16 @@ public enum SubnetRoutePlanner {
             table = route.table
             destination = route.destination
         }
+    }
+
+    /// The table-and-prefix slots of the fixes of missing expectations: the only ones a foreign
+    /// route can block.
+    static func slotsToCheck(fixes: [[RouteChange]], statuses: [Item.Status]) -> Set<Slot> {
+        var slots: Set<Slot> = []
+        for (objects, status) in zip(fixes, statuses) where status != .ok {
+            for case .addRoute(let route) in objects { slots.insert(Slot(route)) }
+        }
+        return slots
     }
 
     /// One pass over the model for the foreign routes on the slots pathwatch would use; the
